@@ -1,0 +1,175 @@
+"""The ``udn`` command: thin argument parsing that calls into the package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import DEFAULT_CONFIG_YAML, ConfigError, Settings, load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as exc:
+        print(f"udn: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="udn", description="universal-decoder-node: a translation decoder node"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start a decoder node")
+    serve.add_argument("--config", help="YAML configuration file (default: $UDN_CONFIG)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.set_defaults(handler=_serve)
+
+    tr = sub.add_parser("translate", help="translate in-process, without a server")
+    tr.add_argument("text", nargs="?", help="text to translate (omit with --file)")
+    tr.add_argument("--source", "-s", default="en", help="source language (default en)")
+    tr.add_argument("--target", "-t", default="pt", help="target language (default pt)")
+    tr.add_argument("--file", "-f", type=Path, help="translate every line of this file")
+    tr.add_argument("--out", "-o", type=Path, help="write translations here (default: standard output)")
+    tr.add_argument("--config", help="YAML configuration file")
+    tr.set_defaults(handler=_translate)
+
+    st = sub.add_parser("status", help="show a node's /status")
+    st.add_argument("--url", default="http://127.0.0.1:8000", help="node URL (default http://127.0.0.1:8000)")
+    st.add_argument("--json", action="store_true", help="print the raw JSON")
+    st.set_defaults(handler=_status)
+
+    init = sub.add_parser("init", help="write a commented default configuration file")
+    init.add_argument(
+        "path", nargs="?", default="udn.yaml", type=Path, help="where to write it (default udn.yaml)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=_init)
+    return parser
+
+
+def _settings(args: argparse.Namespace, **serving: Any) -> Settings:
+    base = load_settings(getattr(args, "config", None))
+    overrides = {k: v for k, v in serving.items() if v is not None}
+    if not overrides:
+        return base
+    merged = base.serving.model_dump() | overrides
+    return load_settings(getattr(args, "config", None), serving=merged)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serving.metrics_dir import prepare_metrics_dir
+
+    prepare_metrics_dir()  # before anything imports prometheus_client
+    settings = _settings(args, host=args.host, port=args.port)
+    from .serving.app import run
+
+    run(settings)
+    return 0
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from .engine import BatchTranslator, EngineError, TranslationJob
+    from .serving.api import build_registry
+
+    if (args.text is None) == (args.file is None):
+        print("udn translate: give either a text or --file", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    registry = build_registry(settings)
+    pair = f"{args.source.lower()}-{args.target.lower()}"
+    translator = BatchTranslator(registry, settings.serving.threads)
+    try:
+        if args.text is not None:
+            (result,) = translator.translate([TranslationJob(pair, [args.text])])
+            if isinstance(result, EngineError):
+                print(f"udn translate: {result}", file=sys.stderr)
+                return 1
+            _write(args.out, result[0] + "\n")
+            return 0
+        try:
+            lines = args.file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            print(f"udn translate: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return 1
+        out: list[str] = []
+        chunk = 64
+        with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+            task = progress.add_task(f"Translating {args.file.name}", total=len(lines))
+            for start in range(0, len(lines), chunk):
+                part = lines[start : start + chunk]
+                (result,) = translator.translate([TranslationJob(pair, part)])
+                if isinstance(result, EngineError):
+                    print(f"udn translate: {result}", file=sys.stderr)
+                    return 1
+                out.extend(result)
+                progress.advance(task, len(part))
+        _write(args.out, "".join(line + "\n" for line in out))
+        if args.out is not None:
+            print(f"translated {len(lines)} lines into {args.out}", file=sys.stderr)
+        return 0
+    finally:
+        translator.close()
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+
+    import httpx
+    from rich.console import Console
+    from rich.table import Table
+
+    url = args.url.rstrip("/") + "/status"
+    try:
+        response = httpx.get(url, timeout=10)
+        response.raise_for_status()
+        data = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        print(f"udn status: cannot get {url}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    console = Console()
+    table = Table(title=f"decoder node {args.url}", show_header=False)
+    for key in ("status", "version", "uptime"):
+        table.add_row(key, str(data.get(key)))
+    for key, value in data.get("memory", {}).items():
+        table.add_row(f"memory.{key}", str(value))
+    table.add_row("gpu_available", str(data.get("gpu_available")))
+    if "pairs" in data:
+        table.add_row("pairs", ", ".join(data["pairs"]))
+    console.print(table)
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    if args.path.exists() and not args.force:
+        print(f"udn init: {args.path} exists; use --force to overwrite", file=sys.stderr)
+        return 1
+    args.path.write_text(DEFAULT_CONFIG_YAML, encoding="utf-8")
+    print(f"wrote {args.path}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

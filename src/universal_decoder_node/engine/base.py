@@ -1,0 +1,76 @@
+"""The backend interface every translation engine implements, and the engine's errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class EngineError(Exception):
+    """Base class of the engine's errors."""
+
+
+class UnsupportedPairError(EngineError):
+    """No model is configured for the requested language pair."""
+
+    def __init__(self, pair: str, available: Sequence[str]) -> None:
+        self.pair = pair
+        self.available = sorted(available)
+        listed = ", ".join(self.available) or "none"
+        super().__init__(f"language pair {pair!r} is not supported; available pairs: {listed}")
+
+
+class ModelLoadError(EngineError):
+    """A model directory could not be loaded (missing files, bad config, engine failure)."""
+
+
+class TranslationFailed(EngineError):
+    """The engine failed on one input; other inputs of the same batch are unaffected."""
+
+
+@dataclass(frozen=True, slots=True)
+class LanguagePair:
+    source: str
+    target: str
+
+    @classmethod
+    def parse(cls, name: str) -> LanguagePair:
+        source, _, target = name.partition("-")
+        if not source or not target:
+            raise ValueError(f"pair {name!r} must look like 'en-pt'")
+        return cls(source.lower(), target.lower())
+
+    def __str__(self) -> str:
+        return f"{self.source}-{self.target}"
+
+
+class Model(Protocol):
+    """One loaded language pair. ``translate`` must be safe to call from many threads at once."""
+
+    def translate(self, text: str) -> str:
+        """Translate one segment (a line without newlines); raises TranslationFailed."""
+        ...
+
+    def memory_bytes(self) -> int:
+        """Approximate resident memory the model holds, in bytes."""
+        ...
+
+    def close(self) -> None:
+        """Release the model; it must not be used afterwards."""
+        ...
+
+
+class Backend(Protocol):
+    """A translation engine that turns a model directory into a loaded Model."""
+
+    name: str
+
+    def load(self, directory: Path) -> Model:
+        """Load the model in ``directory``; raises ModelLoadError with a readable reason."""
+        ...
+
+    def settings(self) -> dict[str, object]:
+        """The inference settings this backend applies (precision, threads, mode), for reporting."""
+        ...

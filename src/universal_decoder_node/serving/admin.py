@@ -1,0 +1,36 @@
+"""Admin access: every /admin/* endpoint depends on ``require_admin``.
+
+The token comes from ``UDN_ADMIN_TOKEN`` or ``admin.token`` in the config. Without one,
+admin endpoints answer 403 and say how to enable them; a wrong or missing token is a 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+
+from fastapi import Request
+
+from .errors import ClientError
+
+
+def admin_guard(token: str | None) -> Callable[[Request], None]:
+    """A FastAPI dependency that admits only requests bearing ``token``."""
+    expected = token.encode() if token else None
+
+    def require_admin(request: Request) -> None:
+        if expected is None:
+            raise ClientError(
+                403, "admin endpoints are disabled; set UDN_ADMIN_TOKEN (or admin.token) to enable them"
+            )
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            raise ClientError(
+                401,
+                "admin token required: send 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not hmac.compare_digest(given.strip().encode(), expected):
+            raise ClientError(401, "admin token is not valid", headers={"WWW-Authenticate": "Bearer"})
+
+    return require_admin

@@ -1,0 +1,52 @@
+"""Assemble the node: the LitServe server, its API and spec, routes, middleware and error mapping."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import litserve as ls
+
+from ..config import Settings
+from .api import TranslationAPI
+from .errors import install_error_handlers
+from .request_metrics import RequestMetricsMiddleware
+from .routes import TranslationSpec, add_node_routes
+
+log = logging.getLogger(__name__)
+
+COUNTED_ENDPOINTS = frozenset(
+    {"/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics"}
+)
+
+
+def build_server(settings: Settings) -> ls.LitServer:
+    spec = TranslationSpec(settings)
+    api = TranslationAPI(settings, spec=spec)
+    server = ls.LitServer(
+        api,
+        accelerator="cpu",
+        workers_per_device=settings.serving.workers,
+        # Deadlines are enforced per request by our spec and worker (serving.api), which
+        # answer a clear 504; LitServe's own queue timeout would bypass them.
+        timeout=False,
+        healthcheck_path="/_litserve/health",
+        info_path="/_litserve/info",
+        middlewares=[(RequestMetricsMiddleware, {"endpoints": COUNTED_ENDPOINTS})],
+    )
+    install_error_handlers(server.app)
+    add_node_routes(server.app, server, settings)
+    return server
+
+
+def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
+    """Start the node and block until it is stopped."""
+    server = build_server(settings)
+    server.run(
+        host=settings.serving.host,
+        port=settings.serving.port,
+        num_api_servers=settings.serving.api_servers,
+        generate_client_file=False,
+        log_level="warning",
+        **uvicorn_kwargs,
+    )

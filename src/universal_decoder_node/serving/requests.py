@@ -1,0 +1,240 @@
+"""Parsing and validation of client requests: LibreTranslate's JSON/form body and the edge payload.
+
+Everything here runs in the API process, before a request reaches the inference queue, so
+bad input is refused early with a ClientError and never reaches a batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import lz4.frame
+import msgpack
+from starlette.requests import Request
+
+from .errors import ClientError
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+BINARY_TYPES = ("application/octet-stream",)
+MSGPACK_TYPES = ("application/msgpack", "application/x-msgpack", "application/vnd.msgpack")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_items: int
+    max_text_chars: int
+    max_body_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class TranslateRequest:
+    source: str
+    target: str
+    texts: list[str]
+    single: bool  # q was a string, so the answer is a string too
+
+    @property
+    def pair(self) -> str:
+        return f"{self.source}-{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeRequest:
+    request: TranslateRequest
+    text_hash: str | None
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read the whole body, refusing with 413 as soon as it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            too_big = int(declared) > limit
+        except ValueError:
+            raise ClientError(400, "Content-Length header is not a number") from None
+        if too_big:
+            raise ClientError(413, f"request body is larger than the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ClientError(413, f"request body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # lets request.form() parse the body we already read
+    return body
+
+
+async def parse_translate(request: Request, limits: Limits) -> TranslateRequest:
+    """Parse LibreTranslate's ``POST /translate`` from JSON or form data."""
+    kind = media_type(request)
+    body = await read_body(request, limits.max_body_bytes)
+    data: Mapping[str, Any]
+    if kind in FORM_TYPES:
+        try:
+            form = await request.form()
+        except Exception as exc:  # python-multipart raises several types for broken bodies
+            raise ClientError(400, f"form body could not be parsed: {exc}") from None
+        data = {key: form.get(key) for key in form}
+    elif kind == "application/json" or (kind == "" and body[:1] in (b"{", b"[")):
+        try:
+            parsed = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ClientError(400, f"request body is not valid JSON: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise ClientError(400, 'JSON body must be an object such as {"q": "...", "target": "pt"}')
+        data = parsed
+    else:
+        raise ClientError(
+            415,
+            f"unsupported Content-Type {kind or '(none)'!r}; send application/json or form data",
+        )
+    fmt = data.get("format") or "text"
+    if fmt != "text":
+        raise ClientError(400, f"format {fmt!r} is not supported; this node translates plain text ('text')")
+    return _validated(data.get("q"), data.get("source"), data.get("target"), limits, field="q")
+
+
+def parse_decode(request: Request, body: bytes, limits: Limits) -> DecodeRequest:
+    """Decode the edge payload: an LZ4 frame holding a MessagePack map."""
+    kind = media_type(request)
+    if kind not in BINARY_TYPES:
+        raise ClientError(
+            415, f"unsupported Content-Type {kind or '(none)'!r}; send application/octet-stream"
+        )
+    if not body:
+        raise ClientError(400, "request body is empty; expected an LZ4 frame of a MessagePack map")
+    raw = _lz4_decompress(body, limit=limits.max_body_bytes * 4)
+    try:
+        payload = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.exceptions.ExtraData, msgpack.exceptions.UnpackException) as exc:
+        raise ClientError(400, f"payload is not valid MessagePack: {exc}") from None
+    except Exception as exc:
+        raise ClientError(400, f"payload is not valid MessagePack: {exc}") from None
+    if not isinstance(payload, dict):
+        raise ClientError(400, f"payload must be a MessagePack map, not {type(payload).__name__}")
+    if "embeddings" in payload:
+        raise ClientError(
+            422,
+            "this node's engine decodes text, not encoder outputs: "
+            "send 'text' or 'tokens' instead of 'embeddings'",
+        )
+    metadata = payload.get("metadata")
+    if not isinstance(metadata, dict):
+        raise ClientError(400, "payload needs a 'metadata' map with 'source_language' and 'target_language'")
+    if "text" in payload:
+        q: Any = payload["text"]
+        field = "text"
+    elif "tokens" in payload:
+        tokens = payload["tokens"]
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise ClientError(400, "'tokens' must be a list of strings")
+        q = detokenize(tokens)
+        field = "tokens"
+    else:
+        raise ClientError(400, "payload needs 'text' (a string) or 'tokens' (a list of strings)")
+    if not isinstance(q, str):
+        raise ClientError(400, f"'{field}' must be a string, not {type(q).__name__}")
+    text_hash = metadata.get("text_hash")
+    if text_hash is not None and not isinstance(text_hash, str):
+        raise ClientError(400, "metadata.text_hash must be a string")
+    req = _validated(
+        q,
+        metadata.get("source_language"),
+        metadata.get("target_language"),
+        limits,
+        field=field,
+        source_key="metadata.source_language",
+        target_key="metadata.target_language",
+    )
+    return DecodeRequest(req, text_hash)
+
+
+def detokenize(tokens: list[str]) -> str:
+    """Join source tokens: SentencePiece pieces (with the U+2581 marker) or plain words."""
+    if any("\u2581" in t for t in tokens):
+        return "".join(tokens).replace("\u2581", " ").strip()
+    return " ".join(tokens)
+
+
+def encode_msgpack(data: Mapping[str, Any]) -> bytes:
+    return msgpack.packb(data, use_bin_type=True)
+
+
+def wants_msgpack(request: Request) -> bool:
+    accept = request.headers.get("accept", "").lower()
+    return any(t in accept for t in MSGPACK_TYPES)
+
+
+def _lz4_decompress(body: bytes, limit: int) -> bytes:
+    decompressor = lz4.frame.LZ4FrameDecompressor()
+    try:
+        raw = decompressor.decompress(body, max_length=limit)
+    except RuntimeError as exc:
+        raise ClientError(400, f"body is not a valid LZ4 frame: {exc}") from None
+    if not decompressor.eof:
+        if decompressor.needs_input:
+            raise ClientError(400, "body is not a valid LZ4 frame: it is truncated")
+        raise ClientError(413, f"payload decompresses to more than {limit} bytes")
+    return bytes(raw)
+
+
+def _language(value: Any, key: str) -> str:
+    if value is None or value == "":
+        raise ClientError(400, f"missing '{key}' (a language code such as 'en')")
+    if not isinstance(value, str):
+        raise ClientError(400, f"'{key}' must be a language code string, not {type(value).__name__}")
+    code = value.strip().lower()
+    if code == "auto":
+        raise ClientError(400, f"'{key}': language detection ('auto') is not supported; name the language")
+    if not (2 <= len(code) <= 8 and code.replace("_", "").isalpha()):
+        raise ClientError(400, f"'{key}' value {value!r} is not a language code such as 'en'")
+    return code
+
+
+def _validated(
+    q: Any,
+    source: Any,
+    target: Any,
+    limits: Limits,
+    *,
+    field: str,
+    source_key: str = "source",
+    target_key: str = "target",
+) -> TranslateRequest:
+    if q is None:
+        raise ClientError(400, f"missing '{field}': the text to translate (a string or a list of strings)")
+    single = isinstance(q, str)
+    if single:
+        texts = [q]
+    elif isinstance(q, list):
+        texts = q
+        if not texts:
+            raise ClientError(400, f"'{field}' is an empty list; send at least one text")
+        if len(texts) > limits.max_items:
+            raise ClientError(
+                400, f"'{field}' has {len(texts)} texts; at most {limits.max_items} are allowed"
+            )
+    else:
+        raise ClientError(400, f"'{field}' must be a string or a list of strings, not {type(q).__name__}")
+    for i, text in enumerate(texts):
+        where = field if single else f"{field}[{i}]"
+        if not isinstance(text, str):
+            raise ClientError(400, f"'{where}' must be a string, not {type(text).__name__}")
+        if not text.strip():
+            raise ClientError(400, f"'{where}' is empty; there is nothing to translate")
+        if len(text) > limits.max_text_chars:
+            raise ClientError(
+                400, f"'{where}' has {len(text)} characters; at most {limits.max_text_chars} are allowed"
+            )
+        if "\x00" in text:
+            raise ClientError(400, f"'{where}' contains a NUL character")
+    return TranslateRequest(_language(source, source_key), _language(target, target_key), list(texts), single)

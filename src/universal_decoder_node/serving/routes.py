@@ -1,0 +1,207 @@
+"""The node's HTTP surface: LibreTranslate's /translate and /languages, the edge /decode, health.
+
+``/translate`` and ``/decode`` are a LitServe spec: the endpoints parse and validate in the
+API process, then put a plain work item on LitServe's request queue, where an inference
+worker batches it with others (``serving.api``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+import litserve as ls
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from litserve.specs.base import LitSpec
+from litserve.utils import LitAPIStatus, ResponseBufferItem, WorkerSetupStatus
+
+from .. import __version__
+from ..config import Settings
+from ..models import pair_sources
+from ..utils.memory_manager import MemoryManager
+from . import metrics
+from .errors import ClientError
+from .requests import Limits, encode_msgpack, parse_decode, parse_translate, read_body, wants_msgpack
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_NAMES = {
+    "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French", "hi": "Hindi",
+    "it": "Italian", "ja": "Japanese", "ko": "Korean", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese",
+    "ru": "Russian", "tr": "Turkish", "uk": "Ukrainian", "zh": "Chinese",
+}  # fmt: skip
+
+# Seconds the API server waits past a request's deadline for the worker's own 504 to arrive.
+_DEADLINE_GRACE = 0.5
+
+
+class TranslationSpec(LitSpec):
+    """Registers /translate and /decode and feeds LitServe's queue with validated work items."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.api_path = "/translate"
+        self.limits = Limits(
+            max_items=settings.serving.max_items,
+            max_text_chars=settings.serving.max_text_chars,
+            max_body_bytes=settings.serving.max_body_bytes,
+        )
+        self.request_timeout = settings.serving.request_timeout
+        self.pairs = frozenset(pair_sources(settings))
+        self.add_endpoint("/translate", self.translate, ["POST"])
+        self.add_endpoint("/decode", self.decode, ["POST"])
+
+    # LitServe calls these in the worker only when the LitAPI does not define its own.
+    def decode_request(self, request: Any, context_kwargs: Any = None) -> Any:
+        return request
+
+    def encode_response(self, output: Any, context_kwargs: Any = None) -> Any:
+        return output
+
+    async def translate(self, request: Request) -> JSONResponse:
+        """LibreTranslate-compatible translation of a string or a list of strings."""
+        req = await parse_translate(request, self.limits)
+        self._check_pair(req.pair)
+        translations = await self.submit(req.pair, req.texts)
+        return JSONResponse({"translatedText": translations[0] if req.single else translations})
+
+    async def decode(self, request: Request) -> Response:
+        """The binary edge payload: an LZ4 frame of a MessagePack map."""
+        body = await read_body(request, self.limits.max_body_bytes)
+        dec = parse_decode(request, body, self.limits)
+        req = dec.request
+        self._check_pair(req.pair)
+        translations = await self.submit(req.pair, req.texts)
+        answer: dict[str, Any] = {
+            "translation": translations[0],
+            "source_language": req.source,
+            "target_language": req.target,
+        }
+        if dec.text_hash is not None:
+            answer["text_hash"] = dec.text_hash
+        if wants_msgpack(request):
+            return Response(encode_msgpack(answer), media_type="application/msgpack")
+        return JSONResponse(answer)
+
+    def _check_pair(self, pair: str) -> None:
+        if pair not in self.pairs:
+            listed = ", ".join(sorted(self.pairs)) or "none"
+            raise ClientError(400, f"language pair {pair!r} is not supported; available pairs: {listed}")
+
+    async def submit(self, pair: str, texts: list[str]) -> list[str]:
+        """Queue one work item and wait for its result; raises ClientError for failures."""
+        now = time.monotonic()
+        deadline = now + self.request_timeout
+        uid = uuid.uuid4().hex
+        event = asyncio.Event()
+        self.response_buffer[uid] = ResponseBufferItem(event=event)
+        item = {"pair": pair, "texts": texts, "deadline": deadline, "enqueued": now}
+        metrics.IN_FLIGHT.inc()
+        metrics.QUEUED.inc()
+        try:
+            self.request_queue.put_nowait((self.response_queue_id, uid, now, item))
+            try:
+                await asyncio.wait_for(event.wait(), timeout=self.request_timeout + _DEADLINE_GRACE)
+            except TimeoutError:
+                raise ClientError(
+                    504, f"translation did not finish within the request timeout of {self.request_timeout:g}s"
+                ) from None
+            response, status = self.response_buffer[uid].response
+        finally:
+            self.response_buffer.pop(uid, None)
+            metrics.IN_FLIGHT.dec()
+        if status != LitAPIStatus.OK or not isinstance(response, dict):
+            log.error("inference worker failed on a request: %r", response)
+            raise ClientError(503, "the inference worker failed on this request; try again")
+        if not response["ok"]:
+            raise ClientError(response["status"], response["error"])
+        return list(response["translations"])
+
+
+def languages(settings: Settings) -> list[dict[str, Any]]:
+    """LibreTranslate's /languages: each source language with its targets."""
+    targets: dict[str, list[str]] = {}
+    for pair in sorted(pair_sources(settings)):
+        source, _, target = pair.partition("-")
+        targets.setdefault(source, []).append(target)
+    return [
+        {"code": code, "name": LANGUAGE_NAMES.get(code, code), "targets": sorted(t)}
+        for code, t in sorted(targets.items())
+    ]
+
+
+def format_uptime(seconds: float) -> str:
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    prefix = f"{days}d " if days else ""
+    return f"{prefix}{hours}h {minutes}m {secs}s"
+
+
+def add_node_routes(app: FastAPI, server: ls.LitServer, settings: Settings) -> None:
+    """Health, readiness, status, languages and metrics: routes that need no inference worker."""
+    started = time.time()
+    language_list = languages(settings)
+
+    def workers_ready() -> tuple[bool, dict[str, str]]:
+        statuses = dict(getattr(server, "workers_setup_status", None) or {})
+        ready = bool(statuses) and all(v == WorkerSetupStatus.READY for v in statuses.values())
+        return ready, {str(k): str(v) for k, v in statuses.items()}
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        """Liveness: the API server answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        """Readiness: 200 once every inference worker has loaded and warmed its models."""
+        ok, statuses = workers_ready()
+        return JSONResponse({"ready": ok, "workers": statuses}, status_code=200 if ok else 503)
+
+    @app.get("/languages")
+    async def get_languages() -> list[dict[str, Any]]:
+        return language_list
+
+    @app.get("/status")
+    async def status() -> dict[str, Any]:
+        stats = await asyncio.to_thread(MemoryManager.get_instance().get_memory_stats)
+        ok, statuses = workers_ready()
+        memory = {
+            key: stats[key]
+            for key in (
+                "system_memory_percent",
+                "gpu_memory_percent",
+                "system_memory_used_gb",
+                "gpu_memory_used_gb",
+                "system_memory_total_gb",
+                "gpu_memory_total_gb",
+            )
+        }
+        memory["process_memory_gb"] = stats["process_memory_gb"]
+        body: dict[str, Any] = {
+            "status": "healthy" if ok else "starting",
+            "uptime": format_uptime(time.time() - started),
+            "uptime_seconds": round(time.time() - started, 1),
+            "version": __version__,
+            "memory": memory,
+            "gpu_available": stats["gpu_available"],
+            "workers": statuses,
+            "pairs": sorted(pair_sources(settings)),
+        }
+        if not stats["gpu_available"]:
+            body["gpu_unavailable_reason"] = stats.get("gpu_unavailable_reason", "no GPU found")
+        return body
+
+    @app.get("/metrics")
+    async def get_metrics() -> Response:
+        stats = await asyncio.to_thread(MemoryManager.get_instance().get_memory_stats)
+        metrics.SYSTEM_MEMORY_PERCENT.set(stats["system_memory_percent"])
+        metrics.GPU_MEMORY_PERCENT.set(stats["gpu_memory_percent"])
+        body, content_type = await asyncio.to_thread(metrics.render)
+        return Response(body, media_type=content_type)

@@ -1,0 +1,1 @@
+"""Operational utilities with paths fixed by the specification: memory manager, profiler, HTTPS."""

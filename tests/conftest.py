@@ -1,0 +1,107 @@
+"""Shared fixtures: real node processes on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+UDN = [sys.executable, "-m", "universal_decoder_node.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class NodeProcess:
+    """A ``udn serve`` process started by a test."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode
+
+
+def start_node(
+    tmp_path: Path,
+    config: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    ready_timeout: float = 90,
+    wait_ready: bool = True,
+) -> NodeProcess:
+    """Start ``udn serve`` on a free port with ``config`` and wait until /ready answers 200."""
+    port = free_port()
+    conf = {"serving": {"port": port, "host": "127.0.0.1"}}
+    for section, values in (config or {}).items():
+        conf.setdefault(section, {}).update(values)
+    conf["serving"]["port"] = port
+    config_path = tmp_path / f"node-{port}.yaml"
+    config_path.write_text(yaml.safe_dump(conf))
+    log_path = tmp_path / f"node-{port}.log"
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    full_env.pop("UDN_CONFIG", None)
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [*UDN, "serve", "--config", str(config_path), *(args or [])],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
+    node = NodeProcess(f"http://127.0.0.1:{port}", process, log_path, full_env)
+    if wait_ready:
+        wait_until_ready(node, ready_timeout)
+    return node
+
+
+def wait_until_ready(node: NodeProcess, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if node.process.poll() is not None:
+            raise AssertionError(f"node exited with {node.process.returncode}:\n{node.log()}")
+        try:
+            if httpx.get(node.url + "/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    node.stop()
+    raise AssertionError(f"node not ready after {timeout}s:\n{node.log()}")
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    """One node with the bundled models, shared by the tests that only talk to it."""
+    proc = start_node(tmp_path_factory.mktemp("node"), {"serving": {"max_batch_size": 32}})
+    yield proc
+    proc.stop()
