@@ -62,7 +62,15 @@ class TranslationAPI(ls.LitAPI):
     def unbatch(self, output: list[Any]) -> list[Any]:
         return output
 
-    def predict(self, x: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+    def predict(self, x: list[dict[str, Any]] | dict[str, Any], **kwargs: Any) -> Any:
+        """Translate a batch, one result per item; a single item when ``max_batch_size`` is 1."""
+        if isinstance(x, dict):
+            # With max_batch_size 1 LitServe runs its unbatched loop, which passes one item
+            # (not a list of one) and expects one result back.
+            return self._predict_batch([x])[0]
+        return self._predict_batch(x)
+
+    def _predict_batch(self, x: list[dict[str, Any]]) -> list[dict[str, Any]]:
         assert self.translator is not None, "setup() has not run"
         started = time.monotonic()
         metrics.BATCH_SIZE.observe(len(x))
