@@ -18,6 +18,7 @@ import psutil
 
 from ..config import Settings
 from ..engine import BatchTranslator, BergamotBackend, EngineError, PairRegistry, TranslationJob
+from ..engine.segment import count_segments
 from ..models import pair_sources
 from . import metrics
 from .errors import engine_error_status
@@ -94,7 +95,9 @@ class TranslationAPI(ls.LitAPI):
                 metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
             else:
                 results[i] = {"ok": True, "translations": out}
-                metrics.SENTENCES.labels(job.pair).inc(len(job.texts))
+                metrics.SENTENCES.labels(job.pair).inc(
+                    count_segments(job.texts, self.translator.max_segment_chars)
+                )
                 metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
         metrics.INFERENCE_TIME.observe(time.monotonic() - started)
         self._sample_memory()
