@@ -72,7 +72,7 @@ def start_node(
     config: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     args: list[str] | None = None,
-    ready_timeout: float = 90,
+    ready_timeout: float = 180,
     wait_ready: bool = True,
 ) -> NodeProcess:
     """Start ``udn serve`` on a free port with ``config`` and wait until /ready answers 200."""

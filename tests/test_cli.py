@@ -1,4 +1,4 @@
-"""The ``udn`` command, run as a real subprocess."""
+"""The ``udn`` command: the main paths as a real subprocess, error paths through ``cli.main``."""
 
 from __future__ import annotations
 
@@ -7,14 +7,27 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import UDN, NodeProcess, free_port
 from tests.texts import BEACH_EN
+from universal_decoder_node.cli import main
 
 
 def udn(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UDN_")}
     env["HF_HUB_OFFLINE"] = "1"
     return subprocess.run([*UDN, *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``udn ARGS`` in this process (no interpreter start-up): exit code, stdout, stderr."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse usage errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def test_translate_text() -> None:
@@ -24,10 +37,10 @@ def test_translate_text() -> None:
     assert result.stdout.count("\n") == 1
 
 
-def test_translate_portuguese_to_english() -> None:
-    result = udn("translate", "Eu gosto muito de livros.", "-s", "pt", "-t", "en")
-    assert result.returncode == 0, result.stderr
-    assert "books" in result.stdout
+def test_translate_portuguese_to_english(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_main(capsys, "translate", "Eu gosto muito de livros.", "-s", "pt", "-t", "en")
+    assert code == 0, err
+    assert "books" in out
 
 
 def test_translate_file_keeps_every_line(tmp_path: Path) -> None:
@@ -77,19 +90,29 @@ def test_translate_unsupported_pair() -> None:
     assert "language pair 'en-de' is not supported; available pairs: en-pt, pt-en" in result.stderr
 
 
-def test_translate_needs_text_or_file(tmp_path: Path) -> None:
-    neither = udn("translate")
-    assert neither.returncode == 2
-    assert "give either a text or --file" in neither.stderr
-    both = udn("translate", "Hello.", "--file", str(tmp_path / "x.txt"))
-    assert both.returncode == 2
+def test_translate_unsupported_pair_in_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("Hello.\n")
+    out_path = tmp_path / "out.txt"
+    code, _, err = run_main(capsys, "translate", "--file", str(source), "-o", str(out_path), "-t", "fr")
+    assert code == 1
+    assert "language pair 'en-fr' is not supported" in err
+    assert not out_path.exists()
 
 
-def test_translate_missing_file(tmp_path: Path) -> None:
-    result = udn("translate", "--file", str(tmp_path / "missing.txt"))
-    assert result.returncode == 1
-    assert "cannot read" in result.stderr and "missing.txt" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_translate_needs_text_or_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "translate")
+    assert code == 2
+    assert "give either a text or --file" in err
+    code, _, err = run_main(capsys, "translate", "Hello.", "--file", str(tmp_path / "x.txt"))
+    assert code == 2
+    assert "give either a text or --file" in err
+
+
+def test_translate_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "translate", "--file", str(tmp_path / "missing.txt"))
+    assert code == 1
+    assert "cannot read" in err and "missing.txt" in err
 
 
 def test_status_of_a_running_node(node: NodeProcess) -> None:
@@ -107,14 +130,14 @@ def test_status_json(node: NodeProcess) -> None:
     assert {"uptime", "version", "memory"} <= set(data)
 
 
-def test_status_of_a_node_that_is_not_there() -> None:
+def test_status_of_a_node_that_is_not_there(capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    result = udn("status", "--url", url)
-    assert result.returncode == 1
-    assert f"cannot get {url}/status" in result.stderr
+    code, _, err = run_main(capsys, "status", "--url", url)
+    assert code == 1
+    assert f"cannot get {url}/status" in err
 
 
-def test_unknown_command_is_a_usage_error() -> None:
-    result = udn("launch")
-    assert result.returncode == 2
-    assert "invalid choice" in result.stderr
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "launch")
+    assert code == 2
+    assert "invalid choice" in err

@@ -19,7 +19,7 @@ from tests.conftest import NodeProcess, start_node
 from tests.serving.helpers import BEACH_EN, translate
 
 
-def _poll_ready(node: NodeProcess, timeout: float = 90) -> list[tuple[int, dict[str, object]]]:
+def _poll_ready(node: NodeProcess, timeout: float = 180) -> list[tuple[int, dict[str, object]]]:
     answers: list[tuple[int, dict[str, object]]] = []
     give_up = time.monotonic() + timeout
     while time.monotonic() < give_up:
@@ -86,7 +86,7 @@ def test_missing_model_directory_fails_startup_with_its_path(tmp_path: Path) -> 
     missing = tmp_path / "no-such-model"
     node = start_node(tmp_path, {"models": {"pairs": {"en-es": {"path": str(missing)}}}}, wait_ready=False)
     try:
-        assert node.process.wait(90) != 0
+        assert node.process.wait(180) != 0
         assert f"model directory {missing} does not exist" in node.log()
         assert _leftovers(node) == [], node.log()
     finally:
