@@ -1,7 +1,9 @@
 """Concurrent traffic: every request succeeds, LitServe batches them, bad input harms no one.
 
 This module runs its own node with a 50 ms batch window, so that 64 concurrent requests
-are certain to be collected into batches larger than one even on a busy machine.
+are certain to be collected into batches larger than one even on a busy machine, and a
+long request timeout, so that a heavily loaded machine slows the test down but does not
+turn its requests into 504s.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ SENTENCES = [
 @pytest.fixture(scope="module")
 def batching_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
     proc = start_node(
-        tmp_path_factory.mktemp("batching"), {"serving": {"max_batch_size": 32, "batch_timeout": 0.05}}
+        tmp_path_factory.mktemp("batching"),
+        {"serving": {"max_batch_size": 32, "batch_timeout": 0.05, "request_timeout": 120}},
     )
     yield proc
     proc.stop()
@@ -44,7 +47,7 @@ def _good(i: int) -> tuple[str, dict[str, str], str]:
 
 async def _post_all(url: str, requests: list[tuple[str, dict[str, object]]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         return await asyncio.gather(*(client.post(path, **kwargs) for path, kwargs in requests))  # type: ignore[arg-type]
 
 
