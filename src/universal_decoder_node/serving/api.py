@@ -18,6 +18,7 @@ import psutil
 
 from ..config import Settings
 from ..engine import BatchTranslator, BergamotBackend, EngineError, PairRegistry, TranslationJob
+from ..engine.segment import count_segments
 from ..models import pair_sources
 from . import metrics
 from .errors import engine_error_status
@@ -62,7 +63,15 @@ class TranslationAPI(ls.LitAPI):
     def unbatch(self, output: list[Any]) -> list[Any]:
         return output
 
-    def predict(self, x: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+    def predict(self, x: list[dict[str, Any]] | dict[str, Any], **kwargs: Any) -> Any:
+        """Translate a batch, one result per item; a single item when ``max_batch_size`` is 1."""
+        if isinstance(x, dict):
+            # With max_batch_size 1 LitServe runs its unbatched loop, which passes one item
+            # (not a list of one) and expects one result back.
+            return self._predict_batch([x])[0]
+        return self._predict_batch(x)
+
+    def _predict_batch(self, x: list[dict[str, Any]]) -> list[dict[str, Any]]:
         assert self.translator is not None, "setup() has not run"
         started = time.monotonic()
         metrics.BATCH_SIZE.observe(len(x))
@@ -86,7 +95,9 @@ class TranslationAPI(ls.LitAPI):
                 metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
             else:
                 results[i] = {"ok": True, "translations": out}
-                metrics.SENTENCES.labels(job.pair).inc(len(job.texts))
+                metrics.SENTENCES.labels(job.pair).inc(
+                    count_segments(job.texts, self.translator.max_segment_chars)
+                )
                 metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
         metrics.INFERENCE_TIME.observe(time.monotonic() - started)
         self._sample_memory()

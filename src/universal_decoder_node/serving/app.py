@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import signal
+import threading
+from types import FrameType
 from typing import Any
 
 import litserve as ls
@@ -40,8 +45,13 @@ def build_server(settings: Settings) -> ls.LitServer:
 
 
 def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
-    """Start the node and block until it is stopped."""
+    """Start the node and block until it is stopped (Ctrl+C or SIGTERM)."""
     server = build_server(settings)
+    if threading.current_thread() is threading.main_thread():
+        # LitServe shuts its API servers, inference workers and queue manager down only on
+        # KeyboardInterrupt; a plain SIGTERM (docker stop, systemd, a test harness) killed
+        # the main process alone and left the workers running, still holding the port.
+        signal.signal(signal.SIGTERM, functools.partial(_interrupt, os.getpid()))
     server.run(
         host=settings.serving.host,
         port=settings.serving.port,
@@ -50,3 +60,12 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
         log_level="warning",
         **uvicorn_kwargs,
     )
+
+
+def _interrupt(owner: int, signum: int, frame: FrameType | None) -> None:
+    if os.getpid() != owner:
+        # A forked API server inherited this handler; it stops as it would by default.
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+        return
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
