@@ -85,6 +85,7 @@ class PairRegistry:
         self._loading: dict[str, threading.Lock] = {}
         self._background: dict[str, Future[Model]] = {}
         self._failed: dict[str, tuple[float, str]] = {}
+        self._load_counts: dict[str, int] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -148,6 +149,7 @@ class PairRegistry:
                     pinned=pair in self._pinned,
                 )
                 self._failed.pop(pair, None)
+                self._load_counts[pair] = self._load_counts.get(pair, 0) + 1
             log.info("pair %s loaded in %.3fs", pair, now - started)
             self._enforce_limits(keep=pair)
             return model
@@ -305,15 +307,20 @@ class PairRegistry:
         }
 
     def describe(self) -> dict[str, dict[str, object]]:
-        """Per pair: where it comes from, its state (loaded, loading, failed), size and usage."""
+        """Per pair: where it comes from, its state (loaded, loading, failed), size, usage and load count."""
         now = time.monotonic()
         out: dict[str, dict[str, object]] = {}
         with self._lock:
             loaded = dict(self._loaded)
             loading = {p for p, f in self._background.items() if not f.done()}
             failed = dict(self._failed)
+            counts = dict(self._load_counts)
         for pair in self.pairs():
-            info: dict[str, object] = {**self._sources[pair].describe(), "loaded": pair in loaded}
+            info: dict[str, object] = {
+                **self._sources[pair].describe(),
+                "loaded": pair in loaded,
+                "loads": counts.get(pair, 0),
+            }
             entry = loaded.get(pair)
             if entry is not None:
                 info.update(

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
 import shutil
 import threading
 import time
@@ -34,6 +36,9 @@ from ..engine.bergamot import model_files
 from .store import ModelStore, RepoRef, Snapshot, directory_size
 
 log = logging.getLogger(__name__)
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_GIT_SHA1 = re.compile(r"[0-9a-f]{40}")
 
 Progress = Callable[[int, int], None]
 """Called with (bytes on disk so far, bytes expected) while a download runs."""
@@ -191,8 +196,7 @@ def _download(store: ModelStore, model: HubModel, options: HubOptions, progress:
 
 def _copy_from_hf_cache(store: ModelStore, model: HubModel, options: HubOptions) -> Snapshot:
     """Offline: adopt the repository from huggingface_hub's own cache, or say why we cannot."""
-    from huggingface_hub import get_cached_repo_tree, snapshot_download
-    from huggingface_hub.errors import CachedRepoTreeNotFoundError
+    from huggingface_hub import snapshot_download
 
     ref = model.ref
     try:
@@ -214,13 +218,16 @@ def _copy_from_hf_cache(store: ModelStore, model: HubModel, options: HubOptions)
         ) from None
     commit = cached.name
     expected: dict[str, _Expected] = {}
-    try:
-        for entry in get_cached_repo_tree(ref.repo_id, revision=commit, cache_dir=options.hf_cache):
-            if (cached / entry.path).exists():
-                lfs = entry.lfs
-                expected[entry.path] = _Expected(entry.size, lfs.sha256 if lfs else None, entry.blob_id)
-    except CachedRepoTreeNotFoundError:
-        log.warning("no checksums cached for %s; checking only that the model's files are present", ref)
+    for path in cached.rglob("*"):
+        # huggingface_hub's cache links each snapshot file to blobs/<etag>: the LFS sha256, or
+        # the git blob id of a small file. So the link says what the content must hash to.
+        if path.is_symlink():
+            etag = Path(os.readlink(path)).name
+            name = path.relative_to(cached).as_posix()
+            if _SHA256.fullmatch(etag):
+                expected[name] = _Expected(None, etag, None)
+            elif _GIT_SHA1.fullmatch(etag):
+                expected[name] = _Expected(None, None, etag)
     download = store.new_download_dir(ref.repo_id)
     try:
         # The cache holds symlinks into its blob store: copy the content, not the links.
