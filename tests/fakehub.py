@@ -42,7 +42,8 @@ class HubFile:
     def __post_init__(self) -> None:
         self.sha256 = hashlib.sha256(self.data).hexdigest()
         if self.lfs:
-            pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{self.sha256}\nsize {len(self.data)}\n"
+            spec = "version https://git-lfs.github.com/spec/v1"
+            pointer = f"{spec}\noid sha256:{self.sha256}\nsize {len(self.data)}\n"
             self.blob_id = git_blob_id(pointer.encode())
         else:
             self.blob_id = git_blob_id(self.data)

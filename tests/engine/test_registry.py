@@ -47,7 +47,9 @@ def backend() -> BergamotBackend:
     return BergamotBackend(threads=1)
 
 
-def _registry(backend: BergamotBackend, names: str, **limits: object) -> tuple[PairRegistry, dict[str, GatedSource]]:
+def _registry(
+    backend: BergamotBackend, names: str, **limits: object
+) -> tuple[PairRegistry, dict[str, GatedSource]]:
     enpt = bundled_model_dirs()["en-pt"]
     sources = {name: GatedSource(enpt) for name in names.split()}
     registry = PairRegistry(sources, backend, **limits)  # type: ignore[arg-type]
@@ -117,7 +119,8 @@ def test_pair_that_cannot_fit_next_to_pinned_pairs_is_refused(backend: BergamotB
         backend, "en-aa en-bb", memory_budget_bytes=int(budget_mb * MIB), pinned=frozenset({"en-aa"})
     )
     registry.load("en-aa")
-    with pytest.raises(ModelLoadError, match=r"'en-bb' needs \d+ MiB, which does not fit .* pinned pairs en-aa"):
+    refused = r"'en-bb' needs \d+ MiB, which does not fit .* pinned pairs en-aa"
+    with pytest.raises(ModelLoadError, match=refused):
         registry.load("en-bb")
     assert _loaded(registry) == ["en-aa"]
     assert registry.state("en-bb") == "failed"
@@ -156,14 +159,12 @@ def test_failed_background_load_is_reported_then_retried(
     source = GatedSource(tmp_path / "missing")
     registry = PairRegistry({"en-xx": source}, backend, retry_failed_after=60)
     close.append(registry)
-    with pytest.raises(PairLoading):
-        with registry.use("en-xx", wait=False):
-            pass
+    with pytest.raises(PairLoading), registry.use("en-xx", wait=False):
+        pass
     registry.start_load("en-xx").exception(timeout=30)
     for _ in range(3):  # within the retry window: the same failure, no new attempt
-        with pytest.raises(ModelLoadError, match="does not exist"):
-            with registry.use("en-xx", wait=False):
-                pass
+        with pytest.raises(ModelLoadError, match="does not exist"), registry.use("en-xx", wait=False):
+            pass
     assert source.calls == 1
     assert registry.describe()["en-xx"]["state"] == "failed"
     registry.start_load("en-xx", retry=True).exception(timeout=30)
@@ -172,6 +173,5 @@ def test_failed_background_load_is_reported_then_retried(
 
 def test_unknown_pair_lists_the_available_ones(backend: BergamotBackend) -> None:
     registry, _ = _registry(backend, "en-aa en-bb")
-    with pytest.raises(UnsupportedPairError, match="available pairs: en-aa, en-bb"):
-        with registry.use("xx-yy", wait=False):
-            pass
+    with pytest.raises(UnsupportedPairError, match="available pairs: en-aa, en-bb"), registry.use("xx-yy"):
+        pass

@@ -63,7 +63,9 @@ def hub_env(tmp_path: Path, hub: FakeHub | None, **extra: str) -> dict[str, str]
     return env
 
 
-def udn(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def udn(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the ``udn`` command line in a fresh process."""
     full = {**os.environ, **env}
     full.pop("UDN_CONFIG", None)

@@ -156,7 +156,8 @@ def test_offline_pull_adopts_a_model_from_the_huggingface_cache(tmp_path: Path, 
     (snapshot,) = _store(tmp_path).snapshots()
     assert snapshot.commit == commit_of(hub, "v1")
     assert snapshot.manifest()["source"] == "hf-cache"
-    assert snapshot.manifest()["files"][WEIGHTS]["sha256"], "checksums come from the names of the cache's blobs"
+    # The checksums come from the names of the cache's blobs.
+    assert snapshot.manifest()["files"][WEIGHTS]["sha256"]
 
 
 def test_pull_refuses_what_is_not_from_the_hub(tmp_path: Path) -> None:
@@ -164,6 +165,7 @@ def test_pull_refuses_what_is_not_from_the_hub(tmp_path: Path) -> None:
     bundled = udn(["models", "pull", "en-pt"], env, tmp_path)
     assert bundled.returncode == 1 and "pair 'en-pt' is bundled" in bundled.stderr
     unknown = udn(["models", "rm", "xx-yy"], env, tmp_path)
-    assert unknown.returncode == 1 and "pair 'xx-yy' is not configured; configured: en-pt, pt-en" in unknown.stderr
+    assert unknown.returncode == 1
+    assert "pair 'xx-yy' is not configured; configured: en-pt, pt-en" in unknown.stderr
     malformed = udn(["models", "pull", "org/name@"], env, tmp_path)
     assert malformed.returncode == 1 and "must look like 'org/name'" in malformed.stderr

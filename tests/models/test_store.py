@@ -149,7 +149,7 @@ def test_verify_requires_every_file_the_config_names(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store")
     download = _download_dir(store)
     (download / "vocab.enpt.spm").unlink()
-    with pytest.raises(HubDownloadError, match="not a usable Bergamot model: .*names vocab.enpt.spm"):
+    with pytest.raises(HubDownloadError, match=r"not a usable Bergamot model: .*names vocab\.enpt\.spm"):
         verify(download, {}, HubModel(RepoRef("org/model"), "en-es"))
 
 
