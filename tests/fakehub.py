@@ -141,9 +141,14 @@ class FakeHub:
         with self._log_lock:
             return sum(1 for m, p in self.requests if (method is None or m == method) and contains in p)
 
-    def file_downloads(self, name: str) -> int:
-        """GET requests for a file's content (resume attempts included)."""
-        return self.count("GET", f"/{name}")
+    def file_downloads(self, name: str, repo_id: str = "") -> int:
+        """GET requests for a file's content, of one repository or any (resume attempts included)."""
+        with self._log_lock:
+            return sum(
+                1
+                for m, p in self.requests
+                if m == "GET" and p.endswith(f"/{name}") and p.startswith(f"/{repo_id}")
+            )
 
 
 _REVISION = re.compile(r"^/api/models/([^/]+/[^/]+)/revision/(.+)$")
