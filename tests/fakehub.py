@@ -173,6 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = unquote(url.path)
         self.fake.log(self.command, path)
+        if url.path == "/_stats":  # for a benchmark running the stand-in in another process
+            return self._json({"requests": len(self.fake.requests)}, "")
         if match := _REVISION.match(url.path):
             return self._revision(unquote(match[1]), unquote(match[2]), parse_qs(url.query))
         if match := _TREE.match(url.path):
@@ -294,7 +296,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("X-Repo-Commit", commit)
+        if commit:
+            self.send_header("X-Repo-Commit", commit)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -312,3 +315,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+def main() -> None:
+    """Serve model directories until killed: ``python -m tests.fakehub --port P REPO=DIR[@REF] ...``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="a Hugging Face Hub stand-in serving model directories")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--mb-per-s", type=float, default=None, help="limit each download to this speed")
+    parser.add_argument("repos", nargs="+", help="org/name=DIRECTORY[@ref]")
+    args = parser.parse_args()
+    hub = FakeHub()
+    for spec in args.repos:
+        repo_id, _, rest = spec.partition("=")
+        directory, _, ref = rest.partition("@")
+        hub.add_model_dir(repo_id, Path(directory), refs=(ref or "main",))
+    hub.bytes_per_second = args.mb_per_s * 1e6 if args.mb_per_s else None
+    hub.start(args.port)
+    print(f"serving {len(args.repos)} repositories at {hub.url}", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -160,3 +160,13 @@ def test_prewarm_gates_ready_and_a_cached_restart_needs_no_network(tmp_path: Pat
         assert f"cannot fetch language pair 'en-it' from {REPO}@main" in error and "offline mode" in error
     finally:
         node.stop()
+
+
+def test_prewarm_pair_that_cannot_be_had_stops_the_start_with_the_reason(tmp_path: Path) -> None:
+    config = {"adapters": {"repos": {"en-es": f"{REPO}@v1"}, "prewarm": ["en-es"]}}
+    node = start_node(tmp_path, config, env=hub_env(tmp_path, None), wait_ready=False)
+    try:
+        assert node.process.wait(90) != 0
+        assert f"cannot fetch language pair 'en-es' from {REPO}@v1: offline mode" in node.log()
+    finally:
+        node.stop()

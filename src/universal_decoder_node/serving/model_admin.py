@@ -31,7 +31,11 @@ _DESCRIBE_TIMEOUT = 10.0
 
 
 def worker_handlers(registry: PairRegistry, load_timeout: float) -> dict[str, Handler]:
-    """The control operations a worker answers: ``models``, ``load`` and ``unload``."""
+    """The control operations a worker answers: ``models``, ``load``, ``unload`` and ``unload_idle``.
+
+    ``unload_idle`` (``keep``, ``idle_seconds``) is what memory cleanup should send: it frees
+    the least recently used idle pairs first and never touches pinned or busy ones.
+    """
 
     def models(_: dict[str, Any]) -> dict[str, Any]:
         return {"pairs": registry.describe(), "limits": registry.limits()}
@@ -49,7 +53,13 @@ def worker_handlers(registry: PairRegistry, load_timeout: float) -> dict[str, Ha
         registry.source(pair)
         return {"pair": pair, "result": registry.try_unload(pair)}
 
-    return {"models": models, "load": load, "unload": unload}
+    def unload_idle(request: dict[str, Any]) -> dict[str, Any]:
+        # The memory manager's cleanup: the same LRU order, never a pinned or busy pair.
+        keep = int(request.get("keep", 0))
+        idle = float(request.get("idle_seconds", 0.0))
+        return {"unloaded": registry.unload_idle(keep=keep, idle_seconds=idle)}
+
+    return {"models": models, "load": load, "unload": unload, "unload_idle": unload_idle}
 
 
 def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlChannel) -> None:
