@@ -172,9 +172,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, head: bool) -> None:
         url = urlsplit(self.path)
         path = unquote(url.path)
-        self.fake.log(self.command, path)
         if url.path == "/_stats":  # for a benchmark running the stand-in in another process
             return self._json({"requests": len(self.fake.requests)}, "")
+        self.fake.log(self.command, path)
         if match := _REVISION.match(url.path):
             return self._revision(unquote(match[1]), unquote(match[2]), parse_qs(url.query))
         if match := _TREE.match(url.path):
