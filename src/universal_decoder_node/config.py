@@ -152,7 +152,10 @@ class AdaptersSettings(_Section):
     max_loaded: int | None = Field(None, ge=1, description="Most pairs resident per worker.")
     memory_budget_mb: float | None = Field(None, gt=0, description="Most model memory per worker, in MiB.")
     download_timeout: float = Field(
-        600.0, gt=0, description="Seconds a download, or waiting for another process's download, may take."
+        600.0,
+        gt=0,
+        description="Seconds a load waits for another process downloading the same repository, "
+        "and an admin load request for the load.",
     )
 
     @field_validator("dir", "hf_home")
@@ -347,5 +350,5 @@ adapters:                  # language pairs from the Hugging Face Hub
   pinned: []               # pairs never unloaded
   max_loaded: null         # most pairs loaded per worker (least recently used idle pair goes first)
   memory_budget_mb: null   # most model memory per worker, in MiB
-  download_timeout: 600    # seconds a download (or waiting for another process's) may take
+  download_timeout: 600    # seconds to wait for another process downloading the same repository
 """
