@@ -13,7 +13,7 @@ import httpx
 
 from tests.conftest import NodeProcess, start_node, wait_until_ready
 from tests.fakehub import FakeHub
-from tests.models.conftest import ADMIN_TOKEN, BROKEN_REPO, REPO, hub_env
+from tests.models.conftest import ADMIN_TOKEN, BROKEN_REPO, REPO, hub_env, udn
 from universal_decoder_node.models import ModelStore
 
 WEIGHTS = "model.enpt.intgemm.alphas.bin"
@@ -113,6 +113,16 @@ def test_on_demand_loading_eviction_and_admin(tmp_path: Path, hub: FakeHub) -> N
         assert httpx.get(node.url + "/admin/models", timeout=10).status_code == 401
         listing = _models(node)["en-es"]
         assert listing["cached"] is True and listing["disk_bytes"] > 20_000_000
+
+        # The command line asks the node what is loaded.
+        node_config = tmp_path / f"node-{node.url.rsplit(':', 1)[1]}.yaml"
+        listing_cli = udn(
+            ["models", "list", "--config", str(node_config)], {**node.env, "COLUMNS": "200"}, tmp_path
+        )
+        assert listing_cli.returncode == 0, listing_cli.stderr
+        rows = {line.split()[1]: line for line in listing_cli.stdout.splitlines() if line.startswith("│")}
+        assert "1/1 workers" in rows["en-es"] and "yes (" in rows["en-es"]
+        assert "failed" in rows["en-de"] and "no" in rows["en-de"]
 
         # An unknown pair is a 400 that lists what can be served.
         response = _translate(node, "en", "xx")
