@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -75,6 +76,12 @@ def _pull(args: argparse.Namespace) -> int:
     model = _hub_model(settings, args.target, "pull")
     if model is None:
         return 1
+    # What the download says it is doing (waiting for another process, storing) goes to stderr.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    hub_log = logging.getLogger("universal_decoder_node.models.hub")
+    hub_log.addHandler(handler)
+    hub_log.setLevel(logging.INFO)
     store = model_store(settings)
     columns = (
         TextColumn("[bold]{task.description}"),

@@ -116,16 +116,25 @@ def test_killed_download_leaves_nothing_loadable_and_is_redone(tmp_path: Path, h
 
 
 def test_concurrent_pulls_on_one_host_download_once(tmp_path: Path, hub: FakeHub) -> None:
-    env = hub_env(tmp_path, hub)
-    hub.bytes_per_second = 40e6  # long enough for both processes to meet at the lock
+    env = {**os.environ, **hub_env(tmp_path, hub)}
+    hub.gate = threading.Event()  # the first download stalls until the others wait on the lock
     command = [sys.executable, "-m", "universal_decoder_node.cli", "models", "pull", f"{REPO}@v1"]
-    full_env = {**os.environ, **env}
-    processes = [
-        subprocess.Popen(command, env=full_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(3)
-    ]
-    outputs = [p.communicate(timeout=120) for p in processes]
-    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    logs = [tmp_path / f"pull-{i}.log" for i in range(3)]
+    processes = []
+    for log in logs:
+        with log.open("w") as out:
+            processes.append(subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out, stderr=out))
+    try:
+        deadline = time.monotonic() + 90
+        while sum("waiting for another process downloading" in log.read_text() for log in logs) < 2:
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            time.sleep(0.05)
+        hub.gate.set()
+        codes = [p.wait(120) for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    assert codes == [0, 0, 0], [log.read_text() for log in logs]
     assert hub.file_downloads(WEIGHTS) == 1
     assert len(_store(tmp_path).snapshots()) == 1
 

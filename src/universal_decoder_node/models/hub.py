@@ -111,7 +111,11 @@ def fetch(
         return snapshot
     lock = store.lock(model.ref.repo_id, options.timeout)
     try:
-        lock.acquire()
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            log.info("waiting for another process downloading %s (lock %s)", model.ref, lock.lock_file)
+            lock.acquire()
     except filelock.Timeout:
         raise HubDownloadError(
             f"{_what(model)}: another process has been downloading it for over {options.timeout:g}s "
