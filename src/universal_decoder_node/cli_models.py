@@ -91,7 +91,8 @@ def _pull(args: argparse.Namespace) -> int:
         TimeRemainingColumn(),
     )
     with Progress(*columns, disable=not sys.stderr.isatty(), transient=True) as progress:
-        task = progress.add_task(f"{model.label}: {model.ref}", total=None)
+        title = str(model.ref) if model.label == str(model.ref) else f"{model.label}: {model.ref}"
+        task = progress.add_task(title, total=None)
 
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total or None)
@@ -101,7 +102,7 @@ def _pull(args: argparse.Namespace) -> int:
         except HubDownloadError as exc:
             print(f"udn models pull: {exc}", file=sys.stderr)
             return 1
-    print(f"{model.label}: {model.ref} -> commit {snapshot.commit[:12]}, {_size(snapshot.size_bytes())}")
+    print(f"{title}: commit {snapshot.commit[:12]}, {_size(snapshot.size_bytes())}")
     print(f"  stored in {snapshot.path}")
     return 0
 

@@ -26,7 +26,7 @@ def test_pull_downloads_verifies_and_stores_once(tmp_path: Path, hub: FakeHub) -
     first = udn(["models", "pull", "en-es", "--config", str(config)], env, tmp_path)
     assert first.returncode == 0, first.stderr
     v1 = commit_of(hub, "v1")
-    assert f"-> commit {v1[:12]}" in first.stdout
+    assert f"en-es: {REPO}@v1: commit {v1[:12]}" in first.stdout
     snapshot = _store(tmp_path).resolve(RepoRef(REPO, "v1"))
     assert snapshot is not None and snapshot.commit == v1
     assert (snapshot.path / WEIGHTS).read_bytes() == hub.repos[REPO].commits[v1][WEIGHTS].data
