@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_models import add_models_parser
 from .config import DEFAULT_CONFIG_YAML, ConfigError, Settings, load_settings
 
 
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(handler=_init)
+
+    add_models_parser(sub)
     return parser
 
 

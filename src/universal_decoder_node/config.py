@@ -53,6 +53,12 @@ class ServingSettings(_Section):
     api_servers: int = Field(1, ge=1, le=64, description="Uvicorn API server processes.")
 
 
+def _check_pair_name(name: str) -> None:
+    parts = name.split("-")
+    if len(parts) != 2 or not all(p.isalpha() and 2 <= len(p) <= 8 for p in parts):
+        raise ValueError(f"pair name {name!r} must look like 'en-pt' (source-target language codes)")
+
+
 class PairSettings(_Section):
     """Where a language pair's model lives: a Bergamot model directory."""
 
@@ -71,9 +77,7 @@ class ModelsSettings(_Section):
     @classmethod
     def _check_pair_names(cls, value: dict[str, PairSettings]) -> dict[str, PairSettings]:
         for name in value:
-            parts = name.split("-")
-            if len(parts) != 2 or not all(p.isalpha() and 2 <= len(p) <= 8 for p in parts):
-                raise ValueError(f"pair name {name!r} must look like 'en-pt' (source-target language codes)")
+            _check_pair_name(name)
         return value
 
 
@@ -101,6 +105,79 @@ class HttpsSettings(_Section):
     allowed_hosts: list[str] = Field(default_factory=lambda: ["*"])
 
 
+def default_adapter_dir() -> Path:
+    """Where Hub models are stored unless ``adapters.dir`` or ``ADAPTER_DIR`` says otherwise.
+
+    The user's cache directory, so an ordinary user can write it; the specification's
+    ``/models/adapters`` is right only inside its container image.
+    """
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "universal-decoder-node" / "adapters"
+
+
+class HubRepoSettings(_Section):
+    """A Hugging Face Hub repository holding one pair's Bergamot model."""
+
+    repo: str = Field(description="'org/name' or 'org/name@revision' (a commit, tag or branch).")
+    allow_patterns: list[str] | None = Field(None, description="Only files matching these globs.")
+    ignore_patterns: list[str] | None = Field(None, description="Skip files matching these globs.")
+
+    @field_validator("repo")
+    @classmethod
+    def _check_repo(cls, value: str) -> str:
+        repo_id, _, revision = value.partition("@")
+        parts = repo_id.split("/")
+        if len(parts) != 2 or not all(parts) or ("@" in value and not revision):
+            raise ValueError(f"repository {value!r} must look like 'org/name' or 'org/name@revision'")
+        return value
+
+
+class AdaptersSettings(_Section):
+    """Language pairs fetched from the Hugging Face Hub, and how many pairs stay loaded."""
+
+    dir: Path = Field(
+        default_factory=default_adapter_dir,
+        description="The model store for downloaded pairs (or ADAPTER_DIR).",
+    )
+    hf_home: Path | None = Field(
+        None, description="huggingface_hub's home (or HF_HOME); its cache is reused when it holds a repo."
+    )
+    offline: bool = Field(False, description="Never reach the Hub (or HF_HUB_OFFLINE=1); use the store.")
+    endpoint: str | None = Field(None, description="The Hub's URL (or HF_ENDPOINT); default huggingface.co.")
+    repos: dict[str, HubRepoSettings] = Field(
+        default_factory=dict, description="'src-tgt' -> 'org/name@revision' (or a mapping with patterns)."
+    )
+    prewarm: list[str] = Field(default_factory=list, description="Pairs loaded before the node is ready.")
+    pinned: list[str] = Field(default_factory=list, description="Pairs never unloaded once loaded.")
+    max_loaded: int | None = Field(None, ge=1, description="Most pairs resident per worker.")
+    memory_budget_mb: float | None = Field(None, gt=0, description="Most model memory per worker, in MiB.")
+    download_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a load waits for another process downloading the same repository, "
+        "and an admin load request for the load.",
+    )
+
+    @field_validator("dir", "hf_home")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("repos", mode="before")
+    @classmethod
+    def _expand_repo_strings(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"repo": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("repos")
+    @classmethod
+    def _check_repo_pairs(cls, value: dict[str, HubRepoSettings]) -> dict[str, HubRepoSettings]:
+        for name in value:
+            _check_pair_name(name)
+        return value
+
+
 class AdminSettings(_Section):
     token: str | None = Field(None, description="Bearer token for /admin/*; unset disables admin endpoints.")
 
@@ -121,6 +198,7 @@ class Settings(BaseSettings):
     profiling: ProfilingSettings = Field(default_factory=ProfilingSettings)
     https: HttpsSettings = Field(default_factory=HttpsSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    adapters: AdaptersSettings = Field(default_factory=AdaptersSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -138,6 +216,10 @@ class Settings(BaseSettings):
 SPEC_ENV_NAMES: dict[str, tuple[str, str]] = {
     "ENFORCE_HTTPS": ("https", "enforce_https"),
     "UDN_ADMIN_TOKEN": ("admin", "token"),
+    "ADAPTER_DIR": ("adapters", "dir"),
+    "HF_HOME": ("adapters", "hf_home"),
+    "HF_HUB_OFFLINE": ("adapters", "offline"),
+    "HF_ENDPOINT": ("adapters", "endpoint"),
 }
 
 
@@ -256,4 +338,17 @@ https:
 
 admin:
   token: null              # or UDN_ADMIN_TOKEN; unset disables /admin/*
+
+adapters:                  # language pairs from the Hugging Face Hub
+  # dir: ~/.cache/universal-decoder-node/adapters   # the model store (or ADAPTER_DIR;
+  #                        # /models/adapters inside the container image)
+  offline: false           # or HF_HUB_OFFLINE=1: never reach the Hub, serve what is stored
+  repos: {}                # pair -> Hub repository pinned to a revision, e.g.
+  #  en-es: org/uts-adapter-en-es@0123456789abcdef0123456789abcdef01234567
+  #  en-de: {repo: org/uts-adapter-en-de@v1, allow_patterns: ["*.yml", "*.bin", "*.spm"]}
+  prewarm: []              # pairs downloaded and loaded before /ready turns 200
+  pinned: []               # pairs never unloaded
+  max_loaded: null         # most pairs loaded per worker (least recently used idle pair goes first)
+  memory_budget_mb: null   # most model memory per worker, in MiB
+  download_timeout: 600    # seconds to wait for another process downloading the same repository
 """

@@ -17,11 +17,20 @@ import litserve as ls
 import psutil
 
 from ..config import Settings
-from ..engine import BatchTranslator, BergamotBackend, EngineError, PairRegistry, TranslationJob
+from ..engine import (
+    BatchTranslator,
+    BergamotBackend,
+    EngineError,
+    PairLoading,
+    PairRegistry,
+    TranslationJob,
+)
 from ..engine.segment import count_segments
-from ..models import pair_sources
+from ..models import pair_sources, startup_pairs
 from . import metrics
 from .errors import engine_error_status
+from .model_admin import worker_handlers
+from .worker_control import ControlChannel, ControlServer
 
 log = logging.getLogger(__name__)
 
@@ -29,28 +38,40 @@ WARMUP_TEXT = {"en": "Hello, world.", "pt": "Olá, mundo."}
 
 
 class TranslationAPI(ls.LitAPI):
-    def __init__(self, settings: Settings, spec: ls.LitSpec | None = None) -> None:
+    def __init__(
+        self, settings: Settings, spec: ls.LitSpec | None = None, control: ControlChannel | None = None
+    ) -> None:
         super().__init__(
             max_batch_size=settings.serving.max_batch_size,
             batch_timeout=settings.serving.batch_timeout,
             spec=spec,
         )
         self.settings = settings
+        self.control = control
         self.registry: PairRegistry | None = None
         self.translator: BatchTranslator | None = None
+        self._control_server: ControlServer | None = None
         self._last_memory_sample = 0.0
 
     def setup(self, device: str) -> None:
-        """Load and warm every pair in the worker, so the first request pays no cold start."""
+        """Load and warm the local pairs and the pre-warm list, so their first request pays no cold start.
+
+        Other configured pairs load on demand (``predict``). A pre-warm pair that cannot be
+        had fails the worker, and with it the node's start, with the reason.
+        """
         self.registry = build_registry(self.settings)
-        self.translator = BatchTranslator(self.registry, self.settings.serving.threads)
-        for pair in self.registry.pairs():
+        # Never wait for a load inside a batch: the other pairs' requests would wait too.
+        self.translator = BatchTranslator(self.registry, self.settings.serving.threads, wait_for_load=False)
+        for pair in startup_pairs(self.settings, pair_sources(self.settings)):
             started = time.monotonic()
             self.registry.load(pair)
             if self.settings.models.warmup:
                 source = pair.split("-", 1)[0]
                 self.translator.translate([TranslationJob(pair, [WARMUP_TEXT.get(source, "Hello.")])])
             log.info("pair %s loaded and warmed in %.2fs", pair, time.monotonic() - started)
+        if self.control is not None:
+            handlers = worker_handlers(self.registry, self.settings.adapters.download_timeout)
+            self._control_server = self.control.serve(f"worker-{os.getpid()}", handlers)
         self._sample_memory(force=True)
 
     def decode_request(self, request: Any, **kwargs: Any) -> Any:
@@ -90,7 +111,10 @@ class TranslationAPI(ls.LitAPI):
             positions.append(i)
         outputs = self.translator.translate(jobs) if jobs else []
         for i, job, out in zip(positions, jobs, outputs, strict=True):
-            if isinstance(out, EngineError):
+            if isinstance(out, PairLoading):
+                # The API server asks again shortly (serving.routes.TranslationSpec.submit).
+                results[i] = {**_error(503, str(out)), "loading": True}
+            elif isinstance(out, EngineError):
                 results[i] = _error(engine_error_status(out), str(out))
                 metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
             else:
@@ -118,7 +142,16 @@ class TranslationAPI(ls.LitAPI):
 
 
 def build_registry(settings: Settings) -> PairRegistry:
-    return PairRegistry(pair_sources(settings), BergamotBackend(settings.serving.threads))
+    """Every configured pair, none loaded yet, bounded by the ``adapters`` limits."""
+    adapters = settings.adapters
+    budget = adapters.memory_budget_mb
+    return PairRegistry(
+        pair_sources(settings),
+        BergamotBackend(settings.serving.threads),
+        pinned=frozenset(adapters.pinned),
+        max_loaded=adapters.max_loaded,
+        memory_budget_bytes=int(budget * 1024 * 1024) if budget is not None else None,
+    )
 
 
 def _error(status: int, message: str) -> dict[str, Any]:

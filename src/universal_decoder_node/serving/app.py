@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
@@ -15,8 +16,10 @@ import litserve as ls
 from ..config import Settings
 from .api import TranslationAPI
 from .errors import install_error_handlers
+from .model_admin import add_model_admin_routes
 from .request_metrics import RequestMetricsMiddleware
 from .routes import TranslationSpec, add_node_routes
+from .worker_control import ControlChannel
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,10 @@ COUNTED_ENDPOINTS = frozenset(
 
 def build_server(settings: Settings) -> ls.LitServer:
     spec = TranslationSpec(settings)
-    api = TranslationAPI(settings, spec=spec)
+    # Admin requests reach the models in the inference workers through this channel.
+    control = ControlChannel.create()
+    atexit.register(control.close)
+    api = TranslationAPI(settings, spec=spec, control=control)
     server = ls.LitServer(
         api,
         accelerator="cpu",
@@ -41,6 +47,7 @@ def build_server(settings: Settings) -> ls.LitServer:
     )
     install_error_handlers(server.app)
     add_node_routes(server.app, server, settings)
+    add_model_admin_routes(server.app, settings, control)
     return server
 
 
