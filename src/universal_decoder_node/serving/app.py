@@ -10,6 +10,7 @@ import litserve as ls
 from ..config import Settings
 from .api import TranslationAPI
 from .errors import install_error_handlers
+from .registration import registered
 from .request_metrics import RequestMetricsMiddleware
 from .routes import TranslationSpec, add_node_routes
 
@@ -40,13 +41,14 @@ def build_server(settings: Settings) -> ls.LitServer:
 
 
 def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
-    """Start the node and block until it is stopped."""
+    """Start the node and block until it is stopped (registered with a coordinator if one is set)."""
     server = build_server(settings)
-    server.run(
-        host=settings.serving.host,
-        port=settings.serving.port,
-        num_api_servers=settings.serving.api_servers,
-        generate_client_file=False,
-        log_level="warning",
-        **uvicorn_kwargs,
-    )
+    with registered(settings):
+        server.run(
+            host=settings.serving.host,
+            port=settings.serving.port,
+            num_api_servers=settings.serving.api_servers,
+            generate_client_file=False,
+            log_level="warning",
+            **uvicorn_kwargs,
+        )
