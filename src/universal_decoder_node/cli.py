@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--characters-per-minute", type=int, help="limit (default: the coordinator's; 0: none)"
     )
-    keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    listing = keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
     revoke = keys_sub.add_parser("revoke", help="revoke a key, for good")
     revoke.add_argument("key_id", help="the key's id, as 'udn keys list' shows it (k_...)")
     keys.set_defaults(handler=_keys)

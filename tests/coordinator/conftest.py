@@ -39,8 +39,9 @@ _CONTROLLED_ENV = (
     "UDN_CONFIG",
     "PROMETHEUS_MULTIPROC_DIR",
 )
-# Fast heartbeats and expiry, so tests about them take seconds.
-FAST = {"heartbeat_interval": 0.5, "node_expiry": 3.0, "breaker_reset": 2.0}
+# Quick heartbeats and expiry, so tests about them take seconds; a generous Redis timeout, since
+# a machine shared by several test suites can starve any process for a while.
+FAST = {"heartbeat_interval": 1.0, "node_expiry": 8.0, "breaker_reset": 2.0, "redis_timeout": 5.0}
 NODE_CONFIG = {"models": {"warmup": False}, "serving": {"threads": 1}}
 
 
@@ -204,7 +205,7 @@ def start_coordinator(
     config: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     wait: bool = True,
-    timeout: float = 30,
+    timeout: float = 120,
 ) -> CoordinatorProcess:
     """Start ``udn coordinator`` on a free port (fast heartbeats) and wait until /health answers."""
     port = free_port()
@@ -228,7 +229,13 @@ def start_coordinator(
         f"http://127.0.0.1:{port}", process, log_path, Path(section["state_file"]), full_env
     )
     if wait:
-        wait_for(lambda: _healthy(coordinator), timeout, lambda: f"coordinator not up:\n{coordinator.log()}")
+        try:
+            wait_for(
+                lambda: _healthy(coordinator), timeout, lambda: f"coordinator not up:\n{coordinator.log()}"
+            )
+        except AssertionError:
+            coordinator.stop()
+            raise
     return coordinator
 
 

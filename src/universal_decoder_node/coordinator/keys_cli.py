@@ -8,6 +8,7 @@ state file alone, the coordinator writes the file before it answers.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from typing import Any
@@ -40,7 +41,11 @@ def run_keys_command(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
         elif args.keys_command == "list":
-            _print_keys(_call("GET", f"{base}/admin/keys", headers)["keys"])
+            keys = _call("GET", f"{base}/admin/keys", headers)["keys"]
+            if args.json:
+                print(json.dumps(keys, indent=2))
+            else:
+                _print_keys(keys)
         else:
             data = _call("DELETE", f"{base}/admin/keys/{args.key_id}", headers)
             print(f"revoked key {data['id']} ({data['name'] or 'no name'})")
