@@ -124,7 +124,7 @@ class CoordinatorSettings(_Section):
     redis_prefix: str = Field(
         "udn:coordinator:", min_length=1, description="Prefix of every Redis key the coordinator writes."
     )
-    redis_timeout: float = Field(0.5, gt=0, le=30, description="Seconds one Redis call may take.")
+    redis_timeout: float = Field(1.0, gt=0, le=30, description="Seconds one Redis call may take.")
     state_file: Path = Field(
         Path("coordinator-state.json"),
         description="Snapshot of the state, mirrored from Redis (COORDINATOR_STATE_FILE).",

@@ -18,7 +18,9 @@ from universal_decoder_node.coordinator.state import StateStore
 def settings(
     tmp_path: Path, redis_url: str | None, prefix: str = "x:", name: str = "state.json"
 ) -> CoordinatorSettings:
-    return CoordinatorSettings(redis_url=redis_url, redis_prefix=prefix, state_file=tmp_path / name)
+    return CoordinatorSettings(
+        redis_url=redis_url, redis_prefix=prefix, redis_timeout=5, state_file=tmp_path / name
+    )
 
 
 def redis_hash(url: str, name: str) -> dict[str, str]:

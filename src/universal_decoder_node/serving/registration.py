@@ -181,15 +181,15 @@ class NodeRegistration:
 def registered(settings: Settings) -> Iterator[NodeRegistration | None]:
     """Keep the node registered while the block runs, if a coordinator is configured.
 
-    SIGTERM deregisters first and then stops the node the way Ctrl+C does, so a clean stop never
-    leaves the coordinator routing to a node that is going away.
+    SIGTERM and SIGINT deregister first and then stop the node the way Ctrl+C always has, so a
+    clean stop never leaves the coordinator routing to a node that is going away.
     """
     if not settings.registration.coordinator_url:
         yield None
         return
     registration = NodeRegistration(settings)
 
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+    def on_stop_signal(signum: int, frame: FrameType | None) -> None:
         if os.getpid() != registration.owner_pid:  # a forked child before it set its own handlers
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
@@ -197,10 +197,11 @@ def registered(settings: Settings) -> Iterator[NodeRegistration | None]:
         registration.stop()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    previous = {sig: signal.signal(sig, on_stop_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     registration.start()
     try:
         yield registration
     finally:
         registration.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
