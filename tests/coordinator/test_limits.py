@@ -27,10 +27,11 @@ def away_from_a_window_edge(margin: float = 5.0) -> None:
 
 def replicas(tmp_path: Path, redis_url: str, prefix: str) -> tuple[StateStore, StateStore]:
     return tuple(  # type: ignore[return-value]
+        # A generous timeout: on a starved machine a slow answer must not count as Redis lost.
         StateStore(
-            CoordinatorSettings(redis_url=redis_url, redis_prefix=prefix, state_file=tmp_path / f"{i}.json")
+            CoordinatorSettings(redis_url=redis_url, redis_prefix=prefix, redis_timeout=5, state_file=path)
         )
-        for i in range(2)
+        for path in (tmp_path / "a.json", tmp_path / "b.json")
     )
 
 
