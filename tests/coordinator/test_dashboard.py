@@ -6,12 +6,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.coordinator.conftest import Cluster
@@ -48,9 +48,31 @@ def browser() -> Iterator[webdriver.Chrome]:
     session.quit()
 
 
-def total_requests(browser: webdriver.Chrome) -> int:
-    cells = browser.find_elements(By.CSS_SELECTOR, "tr[data-node-id] td.requests")
-    return sum(int(cell.text.split("/")[0]) for cell in cells)
+# Read the table in one script run: the page redraws it every two seconds, so element handles
+# kept across calls would go stale.
+_READ_ROWS = """
+const rows = {};
+for (const tr of document.querySelectorAll("tr[data-node-id]")) {
+  const text = (selector) => tr.querySelector(selector).textContent;
+  rows[tr.dataset.nodeId] = {
+    health: text("td.health .pill"),
+    circuit: text("td.circuit .pill"),
+    pairs: text("td.pairs"),
+    loaded: [...tr.querySelectorAll("td.pairs .loaded")].map((e) => e.textContent),
+    queue: text("td.queue"),
+    requests: parseInt(text("td.requests"), 10),
+  };
+}
+return rows;
+"""
+
+
+def rows(browser: webdriver.Chrome) -> dict[str, dict[str, Any]]:
+    return dict(browser.execute_script(_READ_ROWS))
+
+
+def text(browser: webdriver.Chrome, element_id: str) -> str:
+    return str(browser.execute_script("return document.getElementById(arguments[0]).textContent", element_id))
 
 
 def test_dashboard_shows_the_nodes_and_refreshes_by_itself(
@@ -58,26 +80,19 @@ def test_dashboard_shows_the_nodes_and_refreshes_by_itself(
 ) -> None:
     browser.get(cluster.coordinator.url + "/")
     wait = WebDriverWait(browser, 60)
-    wait.until(
-        lambda b: (
-            {"node-a", "node-b"}
-            <= {r.get_attribute("data-node-id") for r in b.find_elements(By.CSS_SELECTOR, "tr[data-node-id]")}
-        )
-    )
-    row = browser.find_element(By.CSS_SELECTOR, 'tr[data-node-id="node-a"]')
-    assert row.find_element(By.CSS_SELECTOR, "td.health .pill").text == "ok"
-    assert row.find_element(By.CSS_SELECTOR, "td.circuit .pill").text == "closed"
-    assert row.find_element(By.CSS_SELECTOR, "td.pairs").text == "en-pt, pt-en"
-    assert [e.text for e in row.find_elements(By.CSS_SELECTOR, "td.pairs .loaded")] == ["en-pt", "pt-en"]
-    assert "of" in row.find_element(By.CSS_SELECTOR, "td.queue").text  # queued / in flight of capacity
-    assert browser.find_element(By.ID, "overall").text == "ok"
-    assert browser.find_element(By.ID, "redis").text == "available"
-    assert browser.find_element(By.ID, "state-mode").text == "Redis"
-    assert "en-pt" in browser.find_element(By.ID, "pairs").text
+    wait.until(lambda b: {"node-a", "node-b"} <= set(rows(b)))
+    node = rows(browser)["node-a"]
+    assert (node["health"], node["circuit"]) == ("ok", "closed")
+    assert node["pairs"] == "en-pt, pt-en" and node["loaded"] == ["en-pt", "pt-en"]
+    assert " of " in node["queue"]  # queued / in flight (+ ours) of capacity
+    assert text(browser, "overall") == "ok"
+    assert text(browser, "redis") == "available"
+    assert text(browser, "state-mode") == "Redis"
+    assert "en-pt" in text(browser, "pairs")
 
     # Traffic through the coordinator shows up without reloading the page.
-    before = total_requests(browser)
-    polls = int(browser.find_element(By.ID, "updated").get_attribute("data-polls") or 0)
+    before = sum(r["requests"] for r in rows(browser).values())
+    polls = int(browser.execute_script("return document.getElementById('updated').dataset.polls"))
     for i in range(3):
         response = httpx.post(
             cluster.coordinator.url + "/translate",
@@ -85,6 +100,6 @@ def test_dashboard_shows_the_nodes_and_refreshes_by_itself(
             timeout=30,
         )
         assert response.status_code == 200
-    wait.until(lambda b: total_requests(b) >= before + 3)
-    assert int(browser.find_element(By.ID, "updated").get_attribute("data-polls") or 0) > polls
+    wait.until(lambda b: sum(r["requests"] for r in rows(b).values()) >= before + 3)
+    assert int(browser.execute_script("return document.getElementById('updated').dataset.polls")) > polls
     browser.save_screenshot(str(tmp_path / "dashboard.png"))

@@ -197,3 +197,15 @@ def test_prune_removes_expired_nodes_from_redis(tmp_path: Path, redis_url: str, 
 
     assert asyncio.run(scenario()) == ["stale"]
     assert set(redis_hash(redis_url, redis_prefix + "nodes")) == {"live"}
+
+
+def test_concurrent_mirror_writes_are_serialised(tmp_path: Path) -> None:
+    async def scenario() -> list[bool]:
+        store = StateStore(settings(tmp_path, None))
+        await store.start()
+        await store.put_node(node("n1"))
+        return list(await asyncio.gather(*(store.mirror() for _ in range(6))))
+
+    assert asyncio.run(scenario()) == [True] * 6
+    snapshot = read_snapshot(tmp_path / "state.json")
+    assert snapshot is not None and snapshot.version == 6 and set(snapshot.nodes) == {"n1"}

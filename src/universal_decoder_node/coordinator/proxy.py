@@ -16,6 +16,7 @@ import httpx
 
 from ..config import CoordinatorSettings
 from . import metrics
+from .breaker import CircuitBreaker
 from .records import NodeRecord
 from .routing import NoNodeAvailable, Router
 
@@ -107,17 +108,20 @@ class Forwarder:
                 node.url.rstrip("/") + path, content=body, headers=headers, timeout=timeout
             )
         except httpx.TimeoutException:
-            return self._failed(node, label, stats, "timeout", 504, f"node {node.id} did not answer in time")
+            return self._failed(
+                node, breaker, label, stats, "timeout", 504, f"node {node.id} did not answer in time"
+            )
         except httpx.TransportError as exc:
             return self._failed(
-                node, label, stats, "connection_error", 502,
+                node, breaker, label, stats, "connection_error", 502,
                 f"node {node.id} could not be reached ({type(exc).__name__})",
             )  # fmt: skip
         except BaseException:
             breaker.on_abandon()  # cancelled: the client went away; no verdict on the node
             raise
         finally:
-            self.router.outstanding[node.id] -= 1
+            # .get: the node may have expired (and been forgotten) while this request was out.
+            self.router.outstanding[node.id] = self.router.outstanding.get(node.id, 1) - 1
             elapsed = time.perf_counter() - started
             metrics.NODE_LATENCY.labels(label).observe(elapsed)
             stats.recent_latency_ms = round(elapsed * 1000, 2)
@@ -135,9 +139,16 @@ class Forwarder:
         )
 
     def _failed(
-        self, node: NodeRecord, label: str, stats: NodeStats, outcome: str, status: int, message: str
+        self,
+        node: NodeRecord,
+        breaker: CircuitBreaker,
+        label: str,
+        stats: NodeStats,
+        outcome: str,
+        status: int,
+        message: str,
     ) -> UpstreamFailed:
-        self.router.breaker(node.id).on_failure()
+        breaker.on_failure()
         stats.errors += 1
         stats.last_error = message
         metrics.NODE_REQUESTS.labels(label, outcome).inc()

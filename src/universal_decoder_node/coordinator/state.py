@@ -84,6 +84,7 @@ class StateStore:
         # away, since the others may be heartbeating to another replica we cannot hear about.
         self.heard_locally: set[str] = set()
         self._removed: dict[str, float] = {}  # node id -> when it deregistered while Redis was away
+        self._mirror_lock = asyncio.Lock()  # one write at a time: they share the temporary file
         self._prefix = config.redis_prefix
         self._redis: aioredis.Redis | None = None
         if config.redis_url:
@@ -183,6 +184,10 @@ class StateStore:
 
     async def mirror(self) -> bool:
         """Write the state file now; returns False (and logs) when it cannot be written."""
+        async with self._mirror_lock:
+            return await self._write_mirror()
+
+    async def _write_mirror(self) -> bool:
         snapshot = Snapshot(
             version=self.mirror_version + 1,
             written_at=self.clock(),
