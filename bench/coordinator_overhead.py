@@ -174,6 +174,11 @@ class Connection:
         assert self.reader is not None
         self.writer.write(self.request)
         status_line = await self.reader.readline()
+        if not status_line:  # the server closed an idle keep-alive connection: reconnect, resend
+            self.writer.close()
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.writer.write(self.request)
+            status_line = await self.reader.readline()
         length = 0
         while True:
             line = await self.reader.readline()

@@ -65,3 +65,27 @@ def test_udn_coordinator_refuses_to_start_with_a_bad_mirror_interval(tmp_path: P
     )
     assert result.returncode == 2
     assert "coordinator.mirror_interval" in result.stderr and "'soon'" in result.stderr
+
+
+def test_the_default_config_file_loads(tmp_path: Path) -> None:
+    from universal_decoder_node.config import DEFAULT_CONFIG_YAML
+
+    path = tmp_path / "udn.yaml"
+    path.write_text(DEFAULT_CONFIG_YAML)
+    settings = load_settings(path)
+    assert settings.coordinator.port == 5100 and settings.registration.coordinator_url is None
+
+
+def test_registering_without_a_node_token_is_a_startup_error(tmp_path: Path) -> None:
+    env = coordinator_env()
+    env.pop("UDN_NODE_TOKEN")
+    result = subprocess.run(
+        [*UDN, "serve", "--port", "5998", "--coordinator", "http://127.0.0.1:5100"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "needs the node token: set UDN_NODE_TOKEN" in result.stderr
