@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -163,6 +163,15 @@ class CoordinatorSettings(_Section):
             )
             return MIN_MIRROR_INTERVAL
         return value
+
+    @model_validator(mode="after")
+    def _expiry_outlasts_heartbeats(self) -> CoordinatorSettings:
+        if self.node_expiry <= self.heartbeat_interval:
+            raise ValueError(
+                f"node_expiry ({self.node_expiry:g}s) must be longer than heartbeat_interval "
+                f"({self.heartbeat_interval:g}s), or every node would expire between two heartbeats"
+            )
+        return self
 
     @field_validator("redis_url")
     @classmethod

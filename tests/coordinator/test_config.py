@@ -89,3 +89,10 @@ def test_registering_without_a_node_token_is_a_startup_error(tmp_path: Path) -> 
     )
     assert result.returncode == 2
     assert "needs the node token: set UDN_NODE_TOKEN" in result.stderr
+
+
+def test_node_expiry_must_outlast_the_heartbeat_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UDN_COORDINATOR__HEARTBEAT_INTERVAL", "10")
+    monkeypatch.setenv("UDN_COORDINATOR__NODE_EXPIRY", "5")
+    with pytest.raises(ConfigError, match=r"node_expiry .* must be longer than heartbeat_interval"):
+        load_settings()
