@@ -101,10 +101,20 @@ def test_killing_a_node_under_load_costs_clients_nothing(cluster: Cluster) -> No
 
 def test_a_node_that_stops_cleanly_deregisters_at_once(cluster: Cluster) -> None:
     node = start_registered_node(cluster.tmp_path, cluster.coordinator, "node-d")
-    node.stop()
+    assert node.stop() == 0
     assert "node-d" not in cluster.coordinator.node_ids()
+    # The graceful path ends the node's API server and inference worker too: nothing is orphaned.
+    wait_for(lambda: not _group_alive(node.process.pid), 20, "the node left processes behind")
     log = cluster.coordinator.log()
     assert "node node-d deregistered" in log and "node node-d expired" not in log
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_losing_redis_under_load(tmp_path: Path, own_redis: RedisServer) -> None:

@@ -75,7 +75,6 @@ class NodeRegistration:
         self.language_names = {code: LANGUAGE_NAMES.get(code, code) for code in sorted(codes)}
         self.capacity = settings.serving.workers * settings.serving.threads
         self.interval = settings.coordinator.heartbeat_interval
-        self.owner_pid = os.getpid()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._registered = False
@@ -181,27 +180,30 @@ class NodeRegistration:
 def registered(settings: Settings) -> Iterator[NodeRegistration | None]:
     """Keep the node registered while the block runs, if a coordinator is configured.
 
-    SIGTERM and SIGINT deregister first and then stop the node the way Ctrl+C always has, so a
-    clean stop never leaves the coordinator routing to a node that is going away.
+    SIGTERM and SIGINT stop the node the way Ctrl+C does (LitServe's graceful shutdown, which
+    also ends the API servers and inference workers rather than orphaning them); with a
+    coordinator configured, the node deregisters first, so a clean stop never leaves the
+    coordinator routing to a node that is going away.
     """
-    if not settings.registration.coordinator_url:
-        yield None
-        return
-    registration = NodeRegistration(settings)
+    registration = NodeRegistration(settings) if settings.registration.coordinator_url else None
+    owner = os.getpid()
 
     def on_stop_signal(signum: int, frame: FrameType | None) -> None:
-        if os.getpid() != registration.owner_pid:  # a forked child before it set its own handlers
+        if os.getpid() != owner:  # a forked child before it set its own handlers
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        registration.stop()
+        if registration is not None:
+            registration.stop()
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, on_stop_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    registration.start()
+    if registration is not None:
+        registration.start()
     try:
         yield registration
     finally:
-        registration.stop()
+        if registration is not None:
+            registration.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
