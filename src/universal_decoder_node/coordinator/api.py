@@ -18,6 +18,7 @@ from ..config import Settings
 from ..serving.errors import ClientError
 from ..serving.requests import FORM_TYPES, Limits, media_type, parse_decode, parse_translate, read_body
 from .keys import bearer_token, presented_key
+from .proxy import NodeAnswer
 from .records import NodeReport
 from .service import Coordinator
 
@@ -53,7 +54,7 @@ def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings
         return coordinator.languages()
 
 
-def _relayed(answer: Any) -> Response:
+def _relayed(answer: NodeAnswer) -> Response:
     return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -120,7 +121,8 @@ class Coordinator:
             )
         return record
 
-    async def relay(self, path: str, pair: str, body: bytes, headers: Any) -> NodeAnswer:
+    async def relay(self, path: str, pair: str, body: bytes, headers: Mapping[str, str]) -> NodeAnswer:
+        """Forward to a node serving ``pair`` (see ``proxy.Forwarder.forward`` for what it raises)."""
         return await self.forwarder.forward(path, pair, body, headers)
 
     def languages(self) -> list[dict[str, Any]]:
