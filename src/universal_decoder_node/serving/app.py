@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
-import os
-import signal
-import threading
-from types import FrameType
 from typing import Any
 
 import litserve as ls
@@ -17,6 +12,7 @@ from ..config import Settings
 from .api import TranslationAPI
 from .errors import install_error_handlers
 from .model_admin import add_model_admin_routes
+from .registration import registered
 from .request_metrics import RequestMetricsMiddleware
 from .routes import TranslationSpec, add_node_routes
 from .worker_control import ControlChannel
@@ -52,27 +48,19 @@ def build_server(settings: Settings) -> ls.LitServer:
 
 
 def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
-    """Start the node and block until it is stopped (Ctrl+C or SIGTERM)."""
+    """Start the node and block until it is stopped (Ctrl+C or SIGTERM).
+
+    ``registered`` turns SIGTERM into LitServe's graceful shutdown (LitServe stops its API
+    servers, workers and queue manager only on KeyboardInterrupt) and, when a coordinator is
+    configured, registers the node and deregisters it first.
+    """
     server = build_server(settings)
-    if threading.current_thread() is threading.main_thread():
-        # LitServe shuts its API servers, inference workers and queue manager down only on
-        # KeyboardInterrupt; a plain SIGTERM (docker stop, systemd, a test harness) killed
-        # the main process alone and left the workers running, still holding the port.
-        signal.signal(signal.SIGTERM, functools.partial(_interrupt, os.getpid()))
-    server.run(
-        host=settings.serving.host,
-        port=settings.serving.port,
-        num_api_servers=settings.serving.api_servers,
-        generate_client_file=False,
-        log_level="warning",
-        **uvicorn_kwargs,
-    )
-
-
-def _interrupt(owner: int, signum: int, frame: FrameType | None) -> None:
-    if os.getpid() != owner:
-        # A forked API server inherited this handler; it stops as it would by default.
-        signal.signal(signum, signal.SIG_DFL)
-        signal.raise_signal(signum)
-        return
-    raise KeyboardInterrupt(f"stopped by signal {signum}")
+    with registered(settings):
+        server.run(
+            host=settings.serving.host,
+            port=settings.serving.port,
+            num_api_servers=settings.serving.api_servers,
+            generate_client_file=False,
+            log_level="warning",
+            **uvicorn_kwargs,
+        )
