@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+import shutil
+from pathlib import Path
 from typing import Any
 
 import litserve as ls
 
 from ..config import Settings
+from ..utils import tracing
+from ..utils.https_middleware import add_https_middleware
 from .api import TranslationAPI
 from .errors import install_error_handlers
+from .operations import NodeOperations, add_operations_routes
 from .request_metrics import RequestMetricsMiddleware
 from .routes import TranslationSpec, add_node_routes
+from .worker_channel import make_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +26,11 @@ COUNTED_ENDPOINTS = frozenset(
 )
 
 
-def build_server(settings: Settings) -> ls.LitServer:
+def build_server(settings: Settings, run_dir: Path | None = None) -> ls.LitServer:
+    """The node's LitServer; ``run_dir`` is its control-channel directory (created if not given)."""
+    run_dir = run_dir or make_run_dir()
     spec = TranslationSpec(settings)
-    api = TranslationAPI(settings, spec=spec)
+    api = TranslationAPI(settings, spec=spec, run_dir=run_dir)
     server = ls.LitServer(
         api,
         accelerator="cpu",
@@ -35,18 +43,41 @@ def build_server(settings: Settings) -> ls.LitServer:
         middlewares=[(RequestMetricsMiddleware, {"endpoints": COUNTED_ENDPOINTS})],
     )
     install_error_handlers(server.app)
-    add_node_routes(server.app, server, settings)
+    ops = NodeOperations(settings, run_dir)
+    add_node_routes(server.app, server, settings, status_extras=ops.status_extras)
+    add_operations_routes(server.app, ops, settings)
+    server.app.router.lifespan_context = ops.lifespan(server.app.router.lifespan_context)
+    https = settings.https
+    # Added last, so it is the outermost middleware: redirects happen before anything else.
+    add_https_middleware(
+        server.app,
+        enforce_https=https.enforce_https,
+        https_port=https.https_port,
+        exempt_paths=https.exempt_paths,
+        trusted_proxies=https.trusted_proxies,
+        allowed_hosts=https.allowed_hosts,
+    )
+    tracing.instrument_app(server.app)
     return server
 
 
 def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
-    """Start the node and block until it is stopped."""
-    server = build_server(settings)
-    server.run(
-        host=settings.serving.host,
-        port=settings.serving.port,
-        num_api_servers=settings.serving.api_servers,
-        generate_client_file=False,
-        log_level="warning",
-        **uvicorn_kwargs,
-    )
+    """Start the node and block until it is stopped.
+
+    ``uvicorn_kwargs`` go to uvicorn (for example ``ssl_certfile`` and ``ssl_keyfile``).
+    """
+    run_dir = make_run_dir()
+    server = build_server(settings, run_dir)
+    # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware, so both agree.
+    uvicorn_kwargs.setdefault("forwarded_allow_ips", list(settings.https.trusted_proxies))
+    try:
+        server.run(
+            host=settings.serving.host,
+            port=settings.serving.port,
+            num_api_servers=settings.serving.api_servers,
+            generate_client_file=False,
+            log_level="warning",
+            **uvicorn_kwargs,
+        )
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
