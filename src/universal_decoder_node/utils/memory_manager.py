@@ -14,39 +14,36 @@ clean up over the node's control channel instead (see ``set_cleanup_action``).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
-import itertools
 import logging
 import os
-import statistics
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import psutil
 
 from ..config import MemorySettings
+from .memory_advice import NEAR_THRESHOLD_POINTS, RECOMMENDATION_WINDOW, recommend
+from .system_resources import (
+    cgroup_memory_limit,
+    gpu_memory,
+    release_gpu_cache,
+    trim_heap,
+    usable_cores,
+)
 
 log = logging.getLogger(__name__)
 
 _GB = 1024**3
-_CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 RECENT_ALERTS = 20
 """How many alerts ``recent_alerts()`` keeps."""
 HISTORY_SAMPLES = 120
 """How many monitor samples are kept for recommendations (two hours at the default interval)."""
-RECOMMENDATION_WINDOW = 10
-"""How many of the latest samples a recommendation looks at."""
-NEAR_THRESHOLD_POINTS = 5.0
-"""Memory within this many percentage points of its alert threshold counts as near it."""
 
 AlertCallback = Callable[["MemoryAlert"], None]
 CleanupHook = Callable[[float], Mapping[str, Any]]
@@ -55,99 +52,6 @@ CleanupAction = Callable[[str], Mapping[str, Any]]
 """Replaces the local ``cleanup`` for automatic cleanups; called with the trigger (``"auto"``)."""
 UsageProvider = Callable[[], Mapping[str, Any]]
 """Serving figures for recommendations; see ``MemoryManager.set_usage_provider`` for the keys."""
-
-
-def cgroup_memory_limit() -> tuple[int, int] | None:
-    """(limit, usage) in bytes when this process runs under a cgroup memory limit, else None."""
-    try:
-        raw = (_CGROUP_ROOT / "memory.max").read_text().strip()  # cgroup v2
-        if raw != "max":
-            usage = int((_CGROUP_ROOT / "memory.current").read_text())
-            return int(raw), usage
-    except (OSError, ValueError):
-        pass
-    try:
-        limit = int((_CGROUP_ROOT / "memory" / "memory.limit_in_bytes").read_text())  # cgroup v1
-        usage = int((_CGROUP_ROOT / "memory" / "memory.usage_in_bytes").read_text())
-        if limit < psutil.virtual_memory().total:
-            return limit, usage
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def usable_cores() -> int:
-    """CPU cores this process may use: its affinity mask, capped by a cgroup CPU quota."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    try:
-        quota, period = (_CGROUP_ROOT / "cpu.max").read_text().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(1, int(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return max(1, cores)
-
-
-def gpu_memory() -> dict[str, Any]:
-    """GPU memory from NVML, else from an already imported torch, else zeros with the reason."""
-    try:
-        import pynvml  # nvidia-ml-py
-
-        pynvml.nvmlInit()
-        try:
-            used = total = 0
-            for i in range(pynvml.nvmlDeviceGetCount()):
-                info = pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(i))
-                used += int(info.used)
-                total += int(info.total)
-        finally:
-            pynvml.nvmlShutdown()
-        if total:
-            return {"gpu_available": True, "gpu_used": used, "gpu_total": total, "gpu_source": "nvml"}
-        reason = "NVML found no GPU"
-    except ImportError:
-        reason = "nvidia-ml-py is not installed"
-    except Exception as exc:  # NVMLError when no driver is present
-        reason = f"NVML unavailable: {exc}"
-    # Only a framework the process already uses: importing torch just to ask costs seconds and
-    # hundreds of megabytes, which is what this module is meant to save.
-    torch = sys.modules.get("torch")
-    if torch is None:
-        reason += "; no GPU framework loaded"
-    elif torch.cuda.is_available():
-        used = total = 0
-        for i in range(torch.cuda.device_count()):
-            free, tot = torch.cuda.mem_get_info(i)
-            used += tot - free
-            total += tot
-        return {"gpu_available": True, "gpu_used": used, "gpu_total": total, "gpu_source": "torch"}
-    else:
-        reason += "; torch sees no CUDA device"
-    return {"gpu_available": False, "gpu_used": 0, "gpu_total": 0, "gpu_unavailable_reason": reason}
-
-
-def release_gpu_cache() -> bool | None:
-    """Empty the GPU framework's allocator cache; None when no GPU framework is in use."""
-    torch = sys.modules.get("torch")
-    if torch is None or not torch.cuda.is_available():
-        return None
-    torch.cuda.empty_cache()
-    return True
-
-
-def _malloc_trim() -> bool:
-    """Hand freed heap pages back to the OS (glibc only); without it RSS stays high after a cleanup."""
-    path = ctypes.util.find_library("c")
-    if not path or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(path)
-        return bool(libc.malloc_trim(0))
-    except (OSError, AttributeError):
-        return False
 
 
 @dataclass(frozen=True)
@@ -423,7 +327,7 @@ class MemoryManager:
                     released[name] = {"error": f"{type(exc).__name__}: {exc}"}
             collected = gc.collect()
             gpu_released = release_gpu_cache()
-            trimmed = _malloc_trim()
+            trimmed = trim_heap()
             rss_after = self._process.memory_info().rss
             result: dict[str, Any] = {
                 "pid": os.getpid(),
@@ -501,69 +405,7 @@ class MemoryManager:
                     **self._usage(),
                 }
             ]
-        settings = self.settings
-        out: list[dict[str, Any]] = []
-        latest = window[-1]
-        span = float(latest["time"]) - float(window[0]["time"])
-        memory = self._near_threshold(window, "system_memory_percent", settings.memory_threshold_percent)
-        if memory is not None:
-            pairs = latest.get("loaded_pairs")
-            batch = latest.get("max_batch_size")
-            out.append(
-                {
-                    "id": "memory_near_threshold",
-                    "severity": "warning",
-                    "message": (
-                        f"System memory has been at a median of {memory:.1f}% over the last "
-                        f"{len(window)} sample(s) ({span:.0f}s), against an alert threshold of "
-                        f"{settings.memory_threshold_percent:g}%. Lower serving.max_batch_size"
-                        + (f" (now {batch})" if batch is not None else "")
-                        + ", unload idle language pairs (POST /admin/memory/cleanup"
-                        + (f"; {len(pairs)} loaded" if pairs is not None else "")
-                        + "), or give the node more memory."
-                    ),
-                    "figures": {
-                        "median_percent": round(memory, 2),
-                        "threshold_percent": settings.memory_threshold_percent,
-                        "samples": len(window),
-                        "window_seconds": round(span, 1),
-                        "max_batch_size": batch,
-                        "loaded_pairs": pairs,
-                    },
-                }
-            )
-        gpu_window = [s for s in window if s.get("gpu_available")]
-        gpu = self._near_threshold(gpu_window, "gpu_memory_percent", settings.gpu_memory_threshold_percent)
-        if gpu is not None:
-            out.append(
-                {
-                    "id": "gpu_memory_near_threshold",
-                    "severity": "warning",
-                    "message": (
-                        f"GPU memory has been at a median of {gpu:.1f}% over the last {len(gpu_window)} "
-                        f"sample(s), against a threshold of {settings.gpu_memory_threshold_percent:g}%. "
-                        "Lower serving.max_batch_size or unload idle language pairs."
-                    ),
-                    "figures": {
-                        "median_percent": round(gpu, 2),
-                        "threshold_percent": settings.gpu_memory_threshold_percent,
-                        "samples": len(gpu_window),
-                    },
-                }
-            )
-        out.extend(_batch_advice(window))
-        queue = _queue_advice(window)
-        if queue is not None:
-            out.append(queue)
-        return out
-
-    @staticmethod
-    def _near_threshold(window: list[dict[str, Any]], key: str, threshold: float) -> float | None:
-        """The median of ``key`` when every sample in the window is near or above ``threshold``."""
-        values = [float(s[key]) for s in window if key in s]
-        if not values or min(values) < threshold - NEAR_THRESHOLD_POINTS:
-            return None
-        return float(statistics.median(values))
+        return recommend(window, self.settings)
 
     def status(self) -> dict[str, Any]:
         """What the monitor is doing: settings, alert state, cleanups so far."""
@@ -581,89 +423,12 @@ class MemoryManager:
             }
 
 
-# Recommendations only speak once there is enough traffic to judge.
-_MIN_BATCHES = 50
-_MIN_QUEUE_SAMPLES = 3
-
-
-def _batch_advice(window: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    first, last = window[0], window[-1]
-    if "batches_total" not in last or not last.get("max_batch_size"):
-        return []
-    if len(window) > 1 and "batches_total" in first:
-        batches = float(last["batches_total"]) - float(first["batches_total"])
-        items = float(last["batch_items_total"]) - float(first["batch_items_total"])
-    else:
-        batches, items = float(last["batches_total"]), float(last["batch_items_total"])
-    if batches < _MIN_BATCHES:
-        return []
-    mean = items / batches
-    size = int(last["max_batch_size"])
-    timeout = float(last.get("batch_timeout_s", 0.0))
-    figures = {
-        "batches": int(batches),
-        "mean_batch_size": round(mean, 2),
-        "max_batch_size": size,
-        "batch_timeout_s": timeout,
-    }
-    if mean <= 0.25 * size and timeout > 0.001:
-        return [
-            {
-                "id": "batches_rarely_filled",
-                "severity": "info",
-                "message": (
-                    f"Batches averaged {mean:.1f} request(s) of the {size} allowed over {int(batches)} "
-                    f"batches, yet each waits up to serving.batch_timeout={timeout:g}s for more. Lower "
-                    "serving.batch_timeout (for example to 0.001) to cut latency."
-                ),
-                "figures": figures,
-            }
-        ]
-    if mean >= 0.9 * size:
-        return [
-            {
-                "id": "batches_always_full",
-                "severity": "info",
-                "message": (
-                    f"Batches averaged {mean:.1f} request(s) of the {size} allowed over {int(batches)} "
-                    "batches: requests are waiting for room. Raise serving.max_batch_size if memory "
-                    "allows, or add workers."
-                ),
-                "figures": figures,
-            }
-        ]
-    return []
-
-
-def _queue_advice(window: list[dict[str, Any]]) -> dict[str, Any] | None:
-    depths = [float(s["queue_depth"]) for s in window if "queue_depth" in s]
-    if len(depths) < _MIN_QUEUE_SAMPLES:
-        return None
-    tail = depths[-_MIN_QUEUE_SAMPLES:]
-    growing = all(b > a for a, b in itertools.pairwise(tail))
-    size = int(window[-1].get("max_batch_size") or 1)
-    if not growing or tail[-1] < size:
-        return None
-    workers = window[-1].get("workers")
-    return {
-        "id": "queue_growing",
-        "severity": "warning",
-        "message": (
-            f"The request queue grew at every one of the last {len(tail)} samples "
-            f"({' -> '.join(f'{d:.0f}' for d in tail)} waiting): the node cannot keep up. Add inference "
-            "workers (serving.workers"
-            + (f", now {workers}" if workers is not None else "")
-            + ") if cores are free, or more nodes."
-        ),
-        "figures": {"queue_depth": tail, "max_batch_size": size, "workers": workers},
-    }
-
-
 __all__ = [
     "MemoryAlert",
     "MemoryManager",
     "cgroup_memory_limit",
     "gpu_memory",
     "release_gpu_cache",
+    "trim_heap",
     "usable_cores",
 ]
