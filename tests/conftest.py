@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -41,6 +43,7 @@ class NodeProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 20) -> int:
+        """Stop the node and every process it started (its own session's process group)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -48,6 +51,10 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        # API servers, workers and LitServe's manager live in the node's process group; none
+        # may outlive the test, even when the node did not shut them down itself.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         return self.process.returncode
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,9 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
     server = build_server(settings, run_dir)
     # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware, so both agree.
     uvicorn_kwargs.setdefault("forwarded_allow_ips", list(settings.https.trusted_proxies))
+    # LitServe shuts its API servers, workers and manager down on KeyboardInterrupt only; a
+    # plain SIGTERM (docker stop, Kubernetes) would kill this process and orphan them.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run(
             host=settings.serving.host,
@@ -80,4 +84,9 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
             **uvicorn_kwargs,
         )
     finally:
+        signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
