@@ -262,7 +262,7 @@ def test_a_trace_crosses_into_the_inference_worker(ops_node: NodeProcess, receiv
 
     def complete(spans: list[ReceivedSpan]) -> bool:
         names = {s.name for s in spans if s.trace_id == trace_id}
-        return {"POST /translate", "udn.batch", "udn.inference", "udn.queue"} <= names
+        return {"POST /translate", "udn.batch", "udn.inference"} <= names
 
     spans = [s for s in receiver.wait_for(complete) if s.trace_id == trace_id]
     assert set(receiver.paths) == {"/v1/traces"}

@@ -16,8 +16,8 @@ Configuration is the standard OpenTelemetry environment:
 
 Work crosses into LitServe's inference workers as a plain dict: ``trace_headers()`` gives
 the ``traceparent`` (and ``tracestate``) to put into it, and ``batch_trace(items)`` in the
-worker starts, for every traced item, a ``udn.queue`` span (time waiting for a worker) and a
-``udn.batch`` span whose children (``section("udn.inference")``) cover the work.
+worker starts, for every traced item, a ``udn.batch`` span (with the time the item waited
+for a worker) whose children (``section("udn.inference")``) cover the work.
 
 Without the extra installed, or with tracing off, every function here is a cheap no-op.
 """
@@ -46,6 +46,7 @@ _EXCLUDED_URLS = r"^[a-z]+://[^/]+/(" + "|".join(p.lstrip("/") for p in UNTRACED
 
 _lock = threading.Lock()
 _provider: Any = None  # this process's SDK TracerProvider once set up
+_tracer: Any = None  # its tracer for the node's own spans (looking one up costs as much as a span)
 _active = False  # read on every request; a plain global is the cheapest check
 
 
@@ -120,7 +121,7 @@ def setup_tracing(
     still subject to ``OTEL_SDK_DISABLED``. Returns whether spans are exported; calling it
     again in the same process only instruments ``app``.
     """
-    global _provider, _active
+    global _provider, _active, _tracer
     config = tracing_config()
     if exporter is None and not config.enabled:
         log.debug("tracing off: %s", config.reason)
@@ -157,6 +158,7 @@ def setup_tracing(
             provider.add_span_processor(BatchSpanProcessor(exporter))
             trace.set_tracer_provider(provider)
             _provider = provider
+            _tracer = provider.get_tracer(__name__)
             _active = True
             log.info(
                 "tracing on: %s exporter%s",
@@ -209,7 +211,7 @@ def start_span(name: str, **attributes: Any) -> AbstractContextManager[Any]:
         return nullcontext()
     from opentelemetry import trace
 
-    return trace.get_tracer(__name__).start_as_current_span(name, attributes=attributes or None)
+    return (_tracer or trace.get_tracer(__name__)).start_as_current_span(name, attributes=attributes or None)
 
 
 class _NoTrace:
@@ -237,25 +239,23 @@ class BatchTrace:
         from opentelemetry import propagate, trace
 
         self._trace = trace
-        self._tracer = trace.get_tracer(__name__)
-        now_ns = time.time_ns()
+        self._tracer = _tracer or trace.get_tracer(__name__)
         now = time.monotonic()
         self._spans: list[Any] = []
         for item in items:
             if "traceparent" not in item:
                 continue
             parent = propagate.extract({k: item[k] for k in _PROPAGATED if k in item})
-            enqueued = item.get("enqueued")
-            if isinstance(enqueued, int | float):
-                # CLOCK_MONOTONIC is system-wide, so the API process's enqueue time is comparable.
-                waited_ns = max(0, int((now - float(enqueued)) * 1e9))
-                queue = self._tracer.start_span("udn.queue", context=parent, start_time=now_ns - waited_ns)
-                queue.end(end_time=now_ns)
             item_attributes = {
                 **attributes,
                 "udn.pair": str(item.get("pair", "")),
                 "udn.texts": len(item.get("texts", ())),
             }
+            enqueued = item.get("enqueued")
+            if isinstance(enqueued, int | float):
+                # CLOCK_MONOTONIC is system-wide, so the API process's enqueue time is comparable.
+                # An attribute rather than a span of its own: a span per request costs more.
+                item_attributes["udn.queue.wait_ms"] = round(max(0.0, now - float(enqueued)) * 1000, 3)
             self._spans.append(
                 self._tracer.start_span("udn.batch", context=parent, attributes=item_attributes)
             )
