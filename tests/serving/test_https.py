@@ -33,6 +33,7 @@ def tls_node(tmp_path_factory: pytest.TempPathFactory, certificate: dict[str, st
         {"models": {"warmup": False}},
         args=["--ssl-certfile", certificate["cert"], "--ssl-keyfile", certificate["key"]],
         tls_ca=certificate["ca"],
+        ready_timeout=180,
     )
     yield node
     node.stop()
@@ -82,7 +83,9 @@ def enforcing_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodePro
             "allowed_hosts": ["127.0.0.1", "node.example.com"],
         },
     }
-    node = start_node(tmp_path_factory.mktemp("enforce"), config, env={"ENFORCE_HTTPS": "true"})
+    node = start_node(
+        tmp_path_factory.mktemp("enforce"), config, env={"ENFORCE_HTTPS": "true"}, ready_timeout=180
+    )
     yield node
     node.stop()
 

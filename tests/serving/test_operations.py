@@ -55,7 +55,7 @@ def ops_node(tmp_path_factory: pytest.TempPathFactory, receiver: OTLPReceiver) -
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,  # the exporter must add /v1/traces itself
         "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
-    node = start_node(tmp_path_factory.mktemp("ops"), config, env=env)
+    node = start_node(tmp_path_factory.mktemp("ops"), config, env=env, ready_timeout=180)
     yield node
     node.stop()
 
