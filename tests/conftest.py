@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import yaml
 
@@ -42,8 +43,19 @@ class NodeProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def group_pids(self) -> list[int]:
+        """Live processes of this node: ``udn serve`` runs in its own session, so its group."""
+        pids = []
+        for proc in psutil.process_iter(["pid"]):
+            try:
+                if os.getpgid(proc.pid) == self.process.pid and proc.status() != psutil.STATUS_ZOMBIE:
+                    pids.append(proc.pid)
+            except (ProcessLookupError, psutil.Error):
+                continue
+        return pids
+
     def stop(self, timeout: float = 20) -> int:
-        """Stop the node and every process it started (its own session's process group)."""
+        """SIGTERM the node (it shuts its workers down), then SIGKILL whatever is left of it."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -51,10 +63,9 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        # API servers, workers and LitServe's manager live in the node's process group; none
-        # may outlive the test, even when the node did not shut them down itself.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.group_pids():  # never leak workers into the next test, whatever the node did
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         return self.process.returncode
 
 
@@ -63,7 +74,7 @@ def start_node(
     config: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     args: list[str] | None = None,
-    ready_timeout: float = 90,
+    ready_timeout: float = 180,
     wait_ready: bool = True,
     tls_ca: str | None = None,
 ) -> NodeProcess:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_models import add_models_parser
 from .config import DEFAULT_CONFIG_YAML, ConfigError, Settings, load_settings
 
 
@@ -35,7 +37,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--ssl-certfile", type=Path, help="serve HTTPS with this PEM certificate (chain)")
     serve.add_argument("--ssl-keyfile", type=Path, help="the certificate's PEM private key")
+    serve.add_argument(
+        "--coordinator", metavar="URL", help="register with this coordinator (needs UDN_NODE_TOKEN)"
+    )
     serve.set_defaults(handler=_serve)
+
+    coord = sub.add_parser("coordinator", help="start a coordinator routing across decoder nodes")
+    coord.add_argument("--config", help="YAML configuration file (default: $UDN_CONFIG)")
+    coord.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    coord.add_argument("--port", type=int, help="port to listen on (default 5100)")
+    coord.set_defaults(handler=_coordinator)
+
+    keys = sub.add_parser("keys", help="manage a coordinator's API keys (needs UDN_ADMIN_TOKEN)")
+    keys.add_argument("--url", help="coordinator URL (default: from the config, http://127.0.0.1:5100)")
+    keys.add_argument("--token", help="admin token (default: $UDN_ADMIN_TOKEN)")
+    keys.add_argument("--config", help="YAML configuration file (default: $UDN_CONFIG)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key and print it (shown only once)")
+    create.add_argument("--name", default="", help="who or what the key is for")
+    create.add_argument("--requests-per-minute", type=int, help="limit (default: the coordinator's; 0: none)")
+    create.add_argument(
+        "--characters-per-minute", type=int, help="limit (default: the coordinator's; 0: none)"
+    )
+    listing = keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key, for good")
+    revoke.add_argument("key_id", help="the key's id, as 'udn keys list' shows it (k_...)")
+    keys.set_defaults(handler=_keys)
 
     tr = sub.add_parser("translate", help="translate in-process, without a server")
     tr.add_argument("text", nargs="?", help="text to translate (omit with --file)")
@@ -57,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(handler=_init)
+
+    add_models_parser(sub)
     return parser
 
 
@@ -74,6 +104,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     prepare_metrics_dir()  # before anything imports prometheus_client
     settings = _settings(args, host=args.host, port=args.port)
+    if args.coordinator:
+        registration = settings.registration.model_dump() | {"coordinator_url": args.coordinator}
+        settings = load_settings(
+            args.config, serving=settings.serving.model_dump(), registration=registration
+        )
     tls: dict[str, str] = {}
     if args.ssl_certfile or args.ssl_keyfile:
         if not (args.ssl_certfile and args.ssl_keyfile):
@@ -99,6 +134,28 @@ def _serve(args: argparse.Namespace) -> int:
 
     run(settings, **tls)
     return 0
+
+
+def _coordinator(args: argparse.Namespace) -> int:
+    from .serving.metrics_dir import MULTIPROC_ENV
+
+    # The coordinator is one process with its own metrics registry, never prometheus multiprocess mode.
+    os.environ.pop(MULTIPROC_ENV, None)
+    settings = load_settings(args.config)
+    overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
+    if overrides:
+        settings = load_settings(args.config, coordinator=settings.coordinator.model_dump() | overrides)
+    from .coordinator import run
+
+    run(settings)
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from .coordinator.keys_cli import run_keys_command
+
+    settings = load_settings(args.config)
+    return run_keys_command(args, settings)
 
 
 def _translate(args: argparse.Namespace) -> int:

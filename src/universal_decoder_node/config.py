@@ -7,12 +7,14 @@ a YAML file (``udn serve --config FILE`` or ``UDN_CONFIG``), and the defaults be
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +22,8 @@ from pydantic_settings import (
 )
 
 CONFIG_ENV = "UDN_CONFIG"
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -53,6 +57,12 @@ class ServingSettings(_Section):
     api_servers: int = Field(1, ge=1, le=64, description="Uvicorn API server processes.")
 
 
+def _check_pair_name(name: str) -> None:
+    parts = name.split("-")
+    if len(parts) != 2 or not all(p.isalpha() and 2 <= len(p) <= 8 for p in parts):
+        raise ValueError(f"pair name {name!r} must look like 'en-pt' (source-target language codes)")
+
+
 class PairSettings(_Section):
     """Where a language pair's model lives: a Bergamot model directory."""
 
@@ -71,9 +81,7 @@ class ModelsSettings(_Section):
     @classmethod
     def _check_pair_names(cls, value: dict[str, PairSettings]) -> dict[str, PairSettings]:
         for name in value:
-            parts = name.split("-")
-            if len(parts) != 2 or not all(p.isalpha() and 2 <= len(p) <= 8 for p in parts):
-                raise ValueError(f"pair name {name!r} must look like 'en-pt' (source-target language codes)")
+            _check_pair_name(name)
         return value
 
 
@@ -110,8 +118,167 @@ class HttpsSettings(_Section):
     allowed_hosts: list[str] = Field(default_factory=lambda: ["*"])
 
 
+def default_adapter_dir() -> Path:
+    """Where Hub models are stored unless ``adapters.dir`` or ``ADAPTER_DIR`` says otherwise.
+
+    The user's cache directory, so an ordinary user can write it; the specification's
+    ``/models/adapters`` is right only inside its container image.
+    """
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "universal-decoder-node" / "adapters"
+
+
+class HubRepoSettings(_Section):
+    """A Hugging Face Hub repository holding one pair's Bergamot model."""
+
+    repo: str = Field(description="'org/name' or 'org/name@revision' (a commit, tag or branch).")
+    allow_patterns: list[str] | None = Field(None, description="Only files matching these globs.")
+    ignore_patterns: list[str] | None = Field(None, description="Skip files matching these globs.")
+
+    @field_validator("repo")
+    @classmethod
+    def _check_repo(cls, value: str) -> str:
+        repo_id, _, revision = value.partition("@")
+        parts = repo_id.split("/")
+        if len(parts) != 2 or not all(parts) or ("@" in value and not revision):
+            raise ValueError(f"repository {value!r} must look like 'org/name' or 'org/name@revision'")
+        return value
+
+
+class AdaptersSettings(_Section):
+    """Language pairs fetched from the Hugging Face Hub, and how many pairs stay loaded."""
+
+    dir: Path = Field(
+        default_factory=default_adapter_dir,
+        description="The model store for downloaded pairs (or ADAPTER_DIR).",
+    )
+    hf_home: Path | None = Field(
+        None, description="huggingface_hub's home (or HF_HOME); its cache is reused when it holds a repo."
+    )
+    offline: bool = Field(False, description="Never reach the Hub (or HF_HUB_OFFLINE=1); use the store.")
+    endpoint: str | None = Field(None, description="The Hub's URL (or HF_ENDPOINT); default huggingface.co.")
+    repos: dict[str, HubRepoSettings] = Field(
+        default_factory=dict, description="'src-tgt' -> 'org/name@revision' (or a mapping with patterns)."
+    )
+    prewarm: list[str] = Field(default_factory=list, description="Pairs loaded before the node is ready.")
+    pinned: list[str] = Field(default_factory=list, description="Pairs never unloaded once loaded.")
+    max_loaded: int | None = Field(None, ge=1, description="Most pairs resident per worker.")
+    memory_budget_mb: float | None = Field(None, gt=0, description="Most model memory per worker, in MiB.")
+    download_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a load waits for another process downloading the same repository, "
+        "and an admin load request for the load.",
+    )
+
+    @field_validator("dir", "hf_home")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("repos", mode="before")
+    @classmethod
+    def _expand_repo_strings(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"repo": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("repos")
+    @classmethod
+    def _check_repo_pairs(cls, value: dict[str, HubRepoSettings]) -> dict[str, HubRepoSettings]:
+        for name in value:
+            _check_pair_name(name)
+        return value
+
+
 class AdminSettings(_Section):
     token: str | None = Field(None, description="Bearer token for /admin/*; unset disables admin endpoints.")
+
+
+# The specification's floor for COORDINATOR_MIRROR_INTERVAL, in seconds.
+MIN_MIRROR_INTERVAL = 5.0
+
+
+class CoordinatorSettings(_Section):
+    """The coordinator (``udn coordinator``): where it listens, where its state lives, how it routes."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(5100, ge=1, le=65535)
+    redis_url: str | None = Field(
+        None, description="Redis holding the shared state (REDIS_URL); unset runs on the state file alone."
+    )
+    redis_prefix: str = Field(
+        "udn:coordinator:", min_length=1, description="Prefix of every Redis key the coordinator writes."
+    )
+    redis_timeout: float = Field(1.0, gt=0, le=30, description="Seconds one Redis call may take.")
+    state_file: Path = Field(
+        Path("coordinator-state.json"),
+        description="Snapshot of the state, mirrored from Redis (COORDINATOR_STATE_FILE).",
+    )
+    mirror_interval: float = Field(
+        30.0,
+        allow_inf_nan=False,
+        description="Seconds between snapshot writes (COORDINATOR_MIRROR_INTERVAL); at least 5.",
+    )
+    node_token: str | None = Field(
+        None, description="Token nodes present to register (UDN_NODE_TOKEN); unset refuses registration."
+    )
+    heartbeat_interval: float = Field(2.0, gt=0, le=300, description="Seconds between node heartbeats.")
+    node_expiry: float = Field(10.0, gt=0, description="Seconds without a heartbeat before a node expires.")
+    max_nodes: int = Field(256, ge=1, le=10_000, description="Most nodes registered (and labelled) at once.")
+    request_timeout: float = Field(
+        30.0, gt=0, description="Seconds a client request may take, retry included."
+    )
+    connect_timeout: float = Field(1.0, gt=0, description="Seconds to open a connection to a node.")
+    breaker_failures: int = Field(3, ge=1, description="Consecutive failures that open a node's circuit.")
+    breaker_reset: float = Field(5.0, gt=0, description="Seconds an open circuit waits before a probe.")
+    require_api_key: bool = Field(False, description="Refuse /translate and /decode without an API key.")
+    requests_per_minute: int = Field(0, ge=0, description="Default per-key request limit; 0 is unlimited.")
+    characters_per_minute: int = Field(
+        0, ge=0, description="Default per-key character limit; 0 is unlimited."
+    )
+
+    @field_validator("mirror_interval")
+    @classmethod
+    def _raise_short_interval(cls, value: float) -> float:
+        if math.isfinite(value) and value < MIN_MIRROR_INTERVAL:
+            log.warning(
+                "coordinator.mirror_interval %gs is below the minimum; using %gs",
+                value,
+                MIN_MIRROR_INTERVAL,
+            )
+            return MIN_MIRROR_INTERVAL
+        return value
+
+    @model_validator(mode="after")
+    def _expiry_outlasts_heartbeats(self) -> CoordinatorSettings:
+        if self.node_expiry <= self.heartbeat_interval:
+            raise ValueError(
+                f"node_expiry ({self.node_expiry:g}s) must be longer than heartbeat_interval "
+                f"({self.heartbeat_interval:g}s), or every node would expire between two heartbeats"
+            )
+        return self
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+
+class RegistrationSettings(_Section):
+    """How a node registers with a coordinator (``udn serve --coordinator URL``)."""
+
+    coordinator_url: str | None = Field(None, description="Coordinator to register with; unset: stand alone.")
+    node_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._:-]{1,128}$",
+        description="This node's id at the coordinator; default hostname:port.",
+    )
+    advertise_url: str | None = Field(
+        None, description="URL the coordinator uses to reach this node; default http://host:port."
+    )
 
 
 class Settings(BaseSettings):
@@ -130,6 +297,9 @@ class Settings(BaseSettings):
     profiling: ProfilingSettings = Field(default_factory=ProfilingSettings)
     https: HttpsSettings = Field(default_factory=HttpsSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    adapters: AdaptersSettings = Field(default_factory=AdaptersSettings)
+    coordinator: CoordinatorSettings = Field(default_factory=CoordinatorSettings)
+    registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -147,6 +317,14 @@ class Settings(BaseSettings):
 SPEC_ENV_NAMES: dict[str, tuple[str, str]] = {
     "ENFORCE_HTTPS": ("https", "enforce_https"),
     "UDN_ADMIN_TOKEN": ("admin", "token"),
+    "ADAPTER_DIR": ("adapters", "dir"),
+    "HF_HOME": ("adapters", "hf_home"),
+    "HF_HUB_OFFLINE": ("adapters", "offline"),
+    "HF_ENDPOINT": ("adapters", "endpoint"),
+    "REDIS_URL": ("coordinator", "redis_url"),
+    "COORDINATOR_STATE_FILE": ("coordinator", "state_file"),
+    "COORDINATOR_MIRROR_INTERVAL": ("coordinator", "mirror_interval"),
+    "UDN_NODE_TOKEN": ("coordinator", "node_token"),
 }
 
 
@@ -268,4 +446,39 @@ https:
 
 admin:
   token: null              # or UDN_ADMIN_TOKEN; unset disables /admin/*
+
+adapters:                  # language pairs from the Hugging Face Hub
+  # dir: ~/.cache/universal-decoder-node/adapters   # the model store (or ADAPTER_DIR;
+  #                        # /models/adapters inside the container image)
+  offline: false           # or HF_HUB_OFFLINE=1: never reach the Hub, serve what is stored
+  repos: {}                # pair -> Hub repository pinned to a revision, e.g.
+  #  en-es: org/uts-adapter-en-es@0123456789abcdef0123456789abcdef01234567
+  #  en-de: {repo: org/uts-adapter-en-de@v1, allow_patterns: ["*.yml", "*.bin", "*.spm"]}
+  prewarm: []              # pairs downloaded and loaded before /ready turns 200
+  pinned: []               # pairs never unloaded
+  max_loaded: null         # most pairs loaded per worker (least recently used idle pair goes first)
+  memory_budget_mb: null   # most model memory per worker, in MiB
+  download_timeout: 600    # seconds to wait for another process downloading the same repository
+
+coordinator:               # `udn coordinator`; see the README's Coordinator section
+  host: 127.0.0.1
+  port: 5100
+  redis_url: null          # or REDIS_URL; unset runs on the state file alone
+  redis_prefix: "udn:coordinator:"
+  state_file: coordinator-state.json  # or COORDINATOR_STATE_FILE
+  mirror_interval: 30      # or COORDINATOR_MIRROR_INTERVAL; seconds, at least 5
+  node_token: null         # or UDN_NODE_TOKEN; nodes need it to register
+  heartbeat_interval: 2    # seconds between node heartbeats
+  node_expiry: 10          # seconds without a heartbeat before a node is dropped
+  request_timeout: 30      # seconds per client request, retry included
+  breaker_failures: 3      # consecutive failures that open a node's circuit
+  breaker_reset: 5         # seconds before an open circuit lets a probe through
+  require_api_key: false   # refuse clients without an API key
+  requests_per_minute: 0   # default per-key limits; 0 is unlimited
+  characters_per_minute: 0
+
+registration:              # `udn serve --coordinator URL`
+  coordinator_url: null
+  node_id: null            # default hostname:port
+  advertise_url: null      # default http://host:port
 """

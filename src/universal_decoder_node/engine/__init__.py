@@ -10,7 +10,7 @@ from .base import (
     UnsupportedPairError,
 )
 from .bergamot import BergamotBackend
-from .registry import PairRegistry, PairSource
+from .registry import PairLoading, PairRegistry, PairSource
 from .translator import BatchTranslator, JobResult, TranslationJob
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "LanguagePair",
     "Model",
     "ModelLoadError",
+    "PairLoading",
     "PairRegistry",
     "PairSource",
     "TranslationFailed",

@@ -37,11 +37,21 @@ class BatchTranslator:
     """Fans the segments of a whole batch out over ``threads`` threads.
 
     Every segment is a task; threads pull tasks from one shared counter, so long and short
-    segments balance across cores. An error fails only the job it belongs to.
+    segments balance across cores. An error fails only the job it belongs to. With
+    ``wait_for_load=False`` a job whose pair is not loaded fails with PairLoading at once (its
+    load starts in the background) instead of holding up the jobs of loaded pairs.
     """
 
-    def __init__(self, registry: PairRegistry, threads: int, max_segment_chars: int = DEFAULT_MAX_CHARS):
+    def __init__(
+        self,
+        registry: PairRegistry,
+        threads: int,
+        max_segment_chars: int = DEFAULT_MAX_CHARS,
+        *,
+        wait_for_load: bool = True,
+    ):
         self.registry = registry
+        self.wait_for_load = wait_for_load
         self.threads = max(1, threads)
         self.max_segment_chars = max_segment_chars
         # The calling thread works too, so the pool holds one thread fewer.
@@ -58,7 +68,9 @@ class BatchTranslator:
             for j, job in enumerate(jobs):
                 if job.pair not in models:
                     try:
-                        models[job.pair] = stack.enter_context(self.registry.use(job.pair))
+                        models[job.pair] = stack.enter_context(
+                            self.registry.use(job.pair, wait=self.wait_for_load)
+                        )
                     except EngineError as exc:
                         models[job.pair] = exc
                 model = models[job.pair]

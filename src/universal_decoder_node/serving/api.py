@@ -11,20 +11,29 @@ from __future__ import annotations
 import logging
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import litserve as ls
 import psutil
 
 from ..config import Settings
-from ..engine import BatchTranslator, BergamotBackend, EngineError, PairRegistry, TranslationJob
-from ..models import pair_sources
+from ..engine import (
+    BatchTranslator,
+    BergamotBackend,
+    EngineError,
+    PairLoading,
+    PairRegistry,
+    TranslationJob,
+)
+from ..engine.segment import count_segments
+from ..models import pair_sources, startup_pairs
 from ..utils import tracing
 from ..utils.memory_manager import MemoryManager
 from ..utils.profiler import function_profiler, profile_section
 from . import metrics
 from .errors import engine_error_status
+from .model_admin import worker_handlers
+from .worker_control import ControlChannel, ControlServer
 from .worker_ops import WorkerOperations, inference_threads, prepare_allocator
 
 log = logging.getLogger(__name__)
@@ -34,24 +43,28 @@ WARMUP_TEXT = {"en": "Hello, world.", "pt": "Olá, mundo."}
 
 class TranslationAPI(ls.LitAPI):
     def __init__(
-        self, settings: Settings, spec: ls.LitSpec | None = None, run_dir: Path | None = None
+        self, settings: Settings, spec: ls.LitSpec | None = None, control: ControlChannel | None = None
     ) -> None:
-        """``run_dir`` is the node's control-channel directory (``serving.worker_channel``)."""
         super().__init__(
             max_batch_size=settings.serving.max_batch_size,
             batch_timeout=settings.serving.batch_timeout,
             spec=spec,
         )
         self.settings = settings
+        self.control = control
         self.registry: PairRegistry | None = None
         self.translator: BatchTranslator | None = None
-        self.run_dir = run_dir
+        self._control_server: ControlServer | None = None
         self.ops: WorkerOperations | None = None
         self.worker_id = "0"
         self._last_memory_sample = 0.0
 
     def setup(self, device: str) -> None:
-        """Load and warm every pair in the worker, so the first request pays no cold start."""
+        """Load and warm the local pairs and the pre-warm list, so their first request pays no cold start.
+
+        Other configured pairs load on demand (``predict``). A pre-warm pair that cannot be
+        had fails the worker, and with it the node's start, with the reason.
+        """
         self.worker_id = os.environ.get("LITSERVE_WORKER_ID", "0")
         profiling = self.settings.profiling
         function_profiler.configure(
@@ -65,27 +78,28 @@ class TranslationAPI(ls.LitAPI):
         allocator = prepare_allocator()
         threads = inference_threads(self.settings)
         self.registry = build_registry(self.settings, threads["threads"])
-        self.translator = BatchTranslator(self.registry, threads["threads"])
+        # Never wait for a load inside a batch: the other pairs' requests would wait too.
+        self.translator = BatchTranslator(self.registry, threads["threads"], wait_for_load=False)
         applied = {**self.registry.backend.settings(), **threads, "allocator": allocator}
         log.info("worker %s inference settings: %s", self.worker_id, applied)
-        for pair in self.registry.pairs():
+        for pair in startup_pairs(self.settings, pair_sources(self.settings)):
             started = time.monotonic()
             self.registry.load(pair)
             if self.settings.models.warmup:
                 source = pair.split("-", 1)[0]
                 self.translator.translate([TranslationJob(pair, [WARMUP_TEXT.get(source, "Hello.")])])
             log.info("pair %s loaded and warmed in %.2fs", pair, time.monotonic() - started)
+        self.ops = WorkerOperations(
+            self.settings, self.registry, applied, on_change=lambda: self._sample_memory(force=True)
+        )
+        self.ops.start()
+        if self.control is not None:
+            handlers = {
+                **worker_handlers(self.registry, self.settings.adapters.download_timeout),
+                **self.ops.handlers(),
+            }
+            self._control_server = self.control.serve(f"worker-{self.worker_id}", handlers)
         self._sample_memory(force=True)
-        if self.run_dir is not None:
-            self.ops = WorkerOperations(
-                self.run_dir,
-                self.worker_id,
-                self.settings,
-                self.registry,
-                applied,
-                on_change=lambda: self._sample_memory(force=True),
-            )
-            self.ops.start()
 
     def decode_request(self, request: Any, **kwargs: Any) -> Any:
         metrics.QUEUED.dec()
@@ -97,7 +111,15 @@ class TranslationAPI(ls.LitAPI):
     def unbatch(self, output: list[Any]) -> list[Any]:
         return output
 
-    def predict(self, x: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+    def predict(self, x: list[dict[str, Any]] | dict[str, Any], **kwargs: Any) -> Any:
+        """Translate a batch, one result per item; a single item when ``max_batch_size`` is 1."""
+        if isinstance(x, dict):
+            # With max_batch_size 1 LitServe runs its unbatched loop, which passes one item
+            # (not a list of one) and expects one result back.
+            return self._predict_batch([x])[0]
+        return self._predict_batch(x)
+
+    def _predict_batch(self, x: list[dict[str, Any]]) -> list[dict[str, Any]]:
         assert self.translator is not None, "setup() has not run"
         started = time.monotonic()
         metrics.BATCH_SIZE.observe(len(x))
@@ -122,12 +144,17 @@ class TranslationAPI(ls.LitAPI):
                 outputs = self.translator.translate(jobs) if jobs else []
             with profile_section("postprocess"):
                 for i, job, out in zip(positions, jobs, outputs, strict=True):
-                    if isinstance(out, EngineError):
+                    if isinstance(out, PairLoading):
+                        # The API server asks again shortly (serving.routes.TranslationSpec.submit).
+                        results[i] = {**_error(503, str(out)), "loading": True}
+                    elif isinstance(out, EngineError):
                         results[i] = _error(engine_error_status(out), str(out))
                         metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
                     else:
                         results[i] = {"ok": True, "translations": out}
-                        metrics.SENTENCES.labels(job.pair).inc(len(job.texts))
+                        metrics.SENTENCES.labels(job.pair).inc(
+                            count_segments(job.texts, self.translator.max_segment_chars)
+                        )
                         metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
         metrics.INFERENCE_TIME.observe(time.monotonic() - started)
         self._sample_memory()
@@ -145,13 +172,22 @@ class TranslationAPI(ls.LitAPI):
         if self.registry is not None:
             for pair, info in self.registry.describe().items():
                 metrics.MODEL_MEMORY.labels(pair).set(float(info.get("memory_bytes", 0)))  # type: ignore[arg-type]
-        if self.ops is not None:
-            self.ops.refresh()
 
 
 def build_registry(settings: Settings, threads: int | None = None) -> PairRegistry:
-    """The registry of every configured pair; ``threads`` defaults to ``serving.threads``."""
-    return PairRegistry(pair_sources(settings), BergamotBackend(threads or settings.serving.threads))
+    """Every configured pair, none loaded yet, bounded by the ``adapters`` limits.
+
+    ``threads`` (translation threads) defaults to ``serving.threads``.
+    """
+    adapters = settings.adapters
+    budget = adapters.memory_budget_mb
+    return PairRegistry(
+        pair_sources(settings),
+        BergamotBackend(threads or settings.serving.threads),
+        pinned=frozenset(adapters.pinned),
+        max_loaded=adapters.max_loaded,
+        memory_budget_bytes=int(budget * 1024 * 1024) if budget is not None else None,
+    )
 
 
 def _error(status: int, message: str) -> dict[str, Any]:

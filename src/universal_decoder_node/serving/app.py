@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
-import shutil
-import signal
-from pathlib import Path
 from typing import Any
 
 import litserve as ls
@@ -15,10 +13,12 @@ from ..utils import tracing
 from ..utils.https_middleware import add_https_middleware
 from .api import TranslationAPI
 from .errors import install_error_handlers
+from .model_admin import add_model_admin_routes
 from .operations import NodeOperations, add_operations_routes
+from .registration import registered
 from .request_metrics import RequestMetricsMiddleware
 from .routes import TranslationSpec, add_node_routes
-from .worker_channel import make_run_dir
+from .worker_control import ControlChannel
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +27,12 @@ COUNTED_ENDPOINTS = frozenset(
 )
 
 
-def build_server(settings: Settings, run_dir: Path | None = None) -> ls.LitServer:
-    """The node's LitServer; ``run_dir`` is its control-channel directory (created if not given)."""
-    run_dir = run_dir or make_run_dir()
+def build_server(settings: Settings) -> ls.LitServer:
     spec = TranslationSpec(settings)
-    api = TranslationAPI(settings, spec=spec, run_dir=run_dir)
+    # Admin and operations requests reach the models in the inference workers through this channel.
+    control = ControlChannel.create()
+    atexit.register(control.close)
+    api = TranslationAPI(settings, spec=spec, control=control)
     server = ls.LitServer(
         api,
         accelerator="cpu",
@@ -44,8 +45,9 @@ def build_server(settings: Settings, run_dir: Path | None = None) -> ls.LitServe
         middlewares=[(RequestMetricsMiddleware, {"endpoints": COUNTED_ENDPOINTS})],
     )
     install_error_handlers(server.app)
-    ops = NodeOperations(settings, run_dir)
+    ops = NodeOperations(settings, control)
     add_node_routes(server.app, server, settings, status_extras=ops.status_extras)
+    add_model_admin_routes(server.app, settings, control)
     add_operations_routes(server.app, ops, settings)
     server.app.router.lifespan_context = ops.lifespan(server.app.router.lifespan_context)
     https = settings.https
@@ -63,18 +65,17 @@ def build_server(settings: Settings, run_dir: Path | None = None) -> ls.LitServe
 
 
 def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
-    """Start the node and block until it is stopped.
+    """Start the node and block until it is stopped (Ctrl+C or SIGTERM).
 
-    ``uvicorn_kwargs`` go to uvicorn (for example ``ssl_certfile`` and ``ssl_keyfile``).
+    ``registered`` turns SIGTERM into LitServe's graceful shutdown (LitServe stops its API
+    servers, workers and queue manager only on KeyboardInterrupt) and, when a coordinator is
+    configured, registers the node and deregisters it first. ``uvicorn_kwargs`` go to uvicorn
+    (for example ``ssl_certfile`` and ``ssl_keyfile``).
     """
-    run_dir = make_run_dir()
-    server = build_server(settings, run_dir)
+    server = build_server(settings)
     # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware, so both agree.
     uvicorn_kwargs.setdefault("forwarded_allow_ips", list(settings.https.trusted_proxies))
-    # LitServe shuts its API servers, workers and manager down on KeyboardInterrupt only; a
-    # plain SIGTERM (docker stop, Kubernetes) would kill this process and orphan them.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    with registered(settings):
         server.run(
             host=settings.serving.host,
             port=settings.serving.port,
@@ -83,10 +84,3 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
             log_level="warning",
             **uvicorn_kwargs,
         )
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..engine import EngineError, ModelLoadError, UnsupportedPairError
+from ..engine import EngineError, ModelLoadError, PairLoading, UnsupportedPairError
 from ..utils.profiler import ProfileExportError
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def engine_error_status(exc: EngineError) -> int:
     """The HTTP status for an engine error raised while serving a request."""
     if isinstance(exc, UnsupportedPairError):
         return 400
-    if isinstance(exc, ModelLoadError):
+    if isinstance(exc, (ModelLoadError, PairLoading)):
         return 503
     return 422
 

@@ -1,9 +1,10 @@
 """Operations in the API process: the memory monitor and the /admin/memory and /admin/profiling endpoints.
 
 The models live in the inference workers, so cleanup and profiler figures are fetched from
-them over the control channel (``serving.worker_channel``) and combined with the API
-process's own. The memory monitor runs in the first API server process (one per node);
-with ``serving.api_servers > 1`` the others read its recent alerts from the run directory.
+them over the node's control channel (``serving.worker_control``; the worker side is
+``serving.worker_ops``) and combined with the API process's own. The memory monitor runs in
+the first API server process (one per node); with ``serving.api_servers > 1`` the others
+read its recent alerts from a file in the channel's private directory.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from fastapi.responses import Response
 
 from ..config import Settings
 from ..utils import tracing
-from ..utils.files import atomic_write
+from ..utils.atomic_write import write_atomic
 from ..utils.memory_manager import MemoryAlert, MemoryManager
 from ..utils.profiler import EXPORT_FORMATS, FunctionProfiler, function_profiler
 from . import metrics
 from .admin import admin_guard
 from .errors import ClientError
-from .worker_channel import WorkerChannel
+from .worker_control import ControlChannel
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,10 @@ _USAGE_SAMPLES = frozenset({"udn_requests_queued", "udn_batch_size_count", "udn_
 class NodeOperations:
     """The API process's view of the node's memory and profiling, across all its processes."""
 
-    def __init__(self, settings: Settings, run_dir: Path) -> None:
+    def __init__(self, settings: Settings, channel: ControlChannel) -> None:
         self.settings = settings
-        self.channel = WorkerChannel(run_dir)
-        self.alerts_path = Path(run_dir) / ALERTS_FILE
+        self.channel = channel
+        self.alerts_path = channel.directory / ALERTS_FILE
         self.memory = MemoryManager.get_instance()
         self.monitoring_here = False
 
@@ -95,28 +96,26 @@ class NodeOperations:
     # -- memory --------------------------------------------------------------------------
     def _on_alert(self, alert: MemoryAlert) -> None:
         metrics.MEMORY_ALERTS.labels(alert.kind).inc()
-        atomic_write(self.alerts_path, json.dumps(self.memory.recent_alerts()))
+        write_atomic(self.alerts_path, json.dumps(self.memory.recent_alerts()))
 
     def _auto_cleanup(self, trigger: str) -> dict[str, Any]:
         return self.cleanup(trigger=trigger)
 
     def cleanup(self, idle_seconds: float | None = None, trigger: str = "manual") -> dict[str, Any]:
         """Clean up in every inference worker (where the models are) and in this process."""
-        replies = self.channel.broadcast(
-            "cleanup", {"idle_seconds": idle_seconds, "trigger": trigger}, timeout=120.0
-        )
+        replies = self._ask({"op": "cleanup", "idle_seconds": idle_seconds, "trigger": trigger}, 120.0)
         local = self.memory.cleanup(idle_seconds=idle_seconds, trigger=trigger)
-        workers = [r.to_dict() for r in replies]
+        workers = [{"worker": name, **reply} for name, reply in replies]
         freed = int(local["freed_bytes"])
         unloaded: dict[str, list[str]] = {}
-        for reply in replies:
-            if not reply.ok:
-                log.warning("cleanup in %s failed: %s", reply.worker, reply.error)
+        for name, reply in replies:
+            if not reply.get("ok"):
+                log.warning("cleanup in %s failed: %s", name, reply.get("error"))
                 continue
             metrics.MEMORY_CLEANUPS.labels(trigger).inc()
-            freed += int(reply.result.get("freed_bytes", 0))
-            engine = reply.result.get("released", {}).get("engine", {})
-            unloaded[reply.worker] = list(engine.get("unloaded_pairs", []))
+            freed += int(reply.get("freed_bytes", 0))
+            engine = reply.get("released", {}).get("engine", {})
+            unloaded[name] = list(engine.get("unloaded_pairs", []))
         metrics.MEMORY_CLEANUP_FREED.inc(freed)
         return {
             "trigger": trigger,
@@ -130,7 +129,7 @@ class NodeOperations:
     def usage(self) -> dict[str, Any]:
         """Serving figures for the memory manager's recommendations."""
         values = metrics.current_values(_USAGE_SAMPLES)
-        loaded = sorted({p for w in self.channel.workers() for p in w.get("loaded_pairs", [])})
+        loaded = sorted({p for _, w in self._describe() for p in w.get("loaded_pairs", [])})
         serving = self.settings.serving
         return {
             "queue_depth": values.get("udn_requests_queued", 0.0),
@@ -153,10 +152,10 @@ class NodeOperations:
 
     def memory_report(self) -> dict[str, Any]:
         """Stats, per-worker figures, alerts and recommendations, for GET /admin/memory."""
-        replies = self.channel.broadcast("report", timeout=10.0)
+        replies = self._ask({"op": "report"}, 10.0)
         return {
             "stats": self.memory.get_memory_stats(),
-            "workers": [r.to_dict() for r in replies],
+            "workers": [{"worker": name, **reply} for name, reply in replies],
             "alerts": self.recent_alerts(),
             "recommendations": self.memory.get_recommendations(),
             "monitor": {**self.memory.status(), "monitoring": self.monitoring_here or self.memory.monitoring},
@@ -165,11 +164,11 @@ class NodeOperations:
 
     def status_extras(self) -> dict[str, Any]:
         """Additions to /status: recent alerts and the inference settings each worker applied."""
-        workers = self.channel.workers()
+        workers = self._describe()
         return {
             "alerts": self.recent_alerts()[:STATUS_ALERTS],
-            "inference_settings": {w["worker"]: w.get("inference_settings", {}) for w in workers},
-            "loaded_pairs": {w["worker"]: w.get("loaded_pairs", []) for w in workers},
+            "inference_settings": {name: w.get("inference_settings", {}) for name, w in workers},
+            "loaded_pairs": {name: w.get("loaded_pairs", []) for name, w in workers},
             "profiling_enabled": function_profiler.enabled,
             "tracing_enabled": tracing.is_active(),
         }
@@ -177,20 +176,18 @@ class NodeOperations:
     # -- profiling -----------------------------------------------------------------------
     def profiler(self) -> tuple[FunctionProfiler, list[dict[str, Any]]]:
         """One profiler holding this process's and every worker's figures, and who answered."""
-        replies = self.channel.broadcast("profiler_snapshot", timeout=10.0)
+        replies = self._ask({"op": "profiler_snapshot"}, 10.0)
         local = function_profiler.snapshot()
         snapshots = [local]
         processes: list[dict[str, Any]] = [
             {"process": "api", "pid": local["pid"], "enabled": local["enabled"]}
         ]
-        for reply in replies:
-            if reply.ok:
-                snapshots.append(reply.result)
-                processes.append(
-                    {"process": reply.worker, "pid": reply.pid, "enabled": reply.result["enabled"]}
-                )
+        for name, reply in replies:
+            if reply.pop("ok", False):
+                snapshots.append(reply)
+                processes.append({"process": name, "pid": reply.get("pid"), "enabled": reply["enabled"]})
             else:
-                processes.append({"process": reply.worker, "pid": reply.pid, "error": reply.error})
+                processes.append({"process": name, "error": reply.get("error")})
         profiling = self.settings.profiling
         merged = FunctionProfiler.from_snapshots(
             snapshots,
@@ -202,13 +199,22 @@ class NodeOperations:
 
     def set_profiling(self, enabled: bool) -> dict[str, Any]:
         function_profiler.configure(enabled=enabled)
-        replies = self.channel.broadcast("profiler_enable", {"enabled": enabled}, timeout=10.0)
-        return {"enabled": enabled, "processes": ["api", *(r.worker for r in replies if r.ok)]}
+        replies = self._ask({"op": "profiler_enable", "enabled": enabled}, 10.0)
+        return {"enabled": enabled, "processes": ["api", *(name for name, r in replies if r.get("ok"))]}
 
     def reset_profiling(self) -> dict[str, Any]:
         function_profiler.reset()
-        replies = self.channel.broadcast("profiler_reset", timeout=10.0)
-        return {"reset": ["api", *(r.worker for r in replies if r.ok)]}
+        replies = self._ask({"op": "profiler_reset"}, 10.0)
+        return {"reset": ["api", *(name for name, r in replies if r.get("ok"))]}
+
+    # -- the control channel -------------------------------------------------------------
+    def _ask(self, request: dict[str, Any], timeout: float) -> list[tuple[str, dict[str, Any]]]:
+        """Every worker's reply (``ok`` plus the result, or ``error``), by worker name."""
+        return sorted(self.channel.broadcast(request, timeout).items())
+
+    def _describe(self) -> list[tuple[str, dict[str, Any]]]:
+        """The workers that answered ``describe`` (pid, inference settings, loaded pairs)."""
+        return [(name, r) for name, r in self._ask({"op": "describe"}, 5.0) if r.get("ok")]
 
 
 def add_operations_routes(app: FastAPI, ops: NodeOperations, settings: Settings) -> None:

@@ -89,6 +89,8 @@ async def parse_translate(request: Request, limits: Limits) -> TranslateRequest:
             parsed = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ClientError(400, f"request body is not valid JSON: {exc}") from None
+        except RecursionError:  # the C scanner recurses per nesting level
+            raise ClientError(400, "request body is not valid JSON: it is nested too deeply") from None
         if not isinstance(parsed, dict):
             raise ClientError(400, 'JSON body must be an object such as {"q": "...", "target": "pt"}')
         data = parsed
@@ -115,9 +117,11 @@ def parse_decode(request: Request, body: bytes, limits: Limits) -> DecodeRequest
     raw = _lz4_decompress(body, limit=limits.max_body_bytes * 4)
     try:
         payload = msgpack.unpackb(raw, raw=False, strict_map_key=False)
-    except (ValueError, msgpack.exceptions.ExtraData, msgpack.exceptions.UnpackException) as exc:
-        raise ClientError(400, f"payload is not valid MessagePack: {exc}") from None
-    except Exception as exc:
+    except msgpack.exceptions.StackError:
+        raise ClientError(400, "payload is not valid MessagePack: it is nested too deeply") from None
+    except msgpack.exceptions.FormatError:
+        raise ClientError(400, "payload is not valid MessagePack: it contains an invalid type byte") from None
+    except Exception as exc:  # ValueError, UnicodeDecodeError, TypeError (unhashable keys), ...
         raise ClientError(400, f"payload is not valid MessagePack: {exc}") from None
     if not isinstance(payload, dict):
         raise ClientError(400, f"payload must be a MessagePack map, not {type(payload).__name__}")
@@ -184,6 +188,13 @@ def _lz4_decompress(body: bytes, limit: int) -> bytes:
         if decompressor.needs_input:
             raise ClientError(400, "body is not a valid LZ4 frame: it is truncated")
         raise ClientError(413, f"payload decompresses to more than {limit} bytes")
+    if decompressor.unused_data:
+        # Silently dropping a second frame would translate only part of what was sent.
+        raise ClientError(
+            400,
+            f"body has {len(decompressor.unused_data)} bytes after the end of its LZ4 frame; "
+            "send exactly one frame",
+        )
     return bytes(raw)
 
 
@@ -237,4 +248,11 @@ def _validated(
             )
         if "\x00" in text:
             raise ClientError(400, f"'{where}' contains a NUL character")
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:  # JSON "\ud800" escapes decode to lone surrogates
+                raise ClientError(
+                    400, f"'{where}' is not valid Unicode text: unpaired surrogate at position {exc.start}"
+                ) from None
     return TranslateRequest(_language(source, source_key), _language(target, target_key), list(texts), single)

@@ -39,6 +39,9 @@ LANGUAGE_NAMES = {
 
 # Seconds the API server waits past a request's deadline for the worker's own 504 to arrive.
 _DEADLINE_GRACE = 0.5
+# Seconds before asking again for a pair a worker is still loading: first wait, and the most.
+_LOADING_BACKOFF = 0.05
+_LOADING_BACKOFF_MAX = 0.25
 
 
 class TranslationSpec(LitSpec):
@@ -95,20 +98,48 @@ class TranslationSpec(LitSpec):
             raise ClientError(400, f"language pair {pair!r} is not supported; available pairs: {listed}")
 
     async def submit(self, pair: str, texts: list[str]) -> list[str]:
-        """Queue one work item and wait for its result; raises ClientError for failures."""
+        """Queue one work item and wait for its result; raises ClientError for failures.
+
+        A worker answers ``loading`` for a pair it is loading in the background (it keeps
+        serving loaded pairs meanwhile); the item is queued again after a short wait, until
+        the pair is loaded or the request's deadline would pass (a 503 that says so).
+        """
+        started = time.monotonic()
+        deadline = started + self.request_timeout
+        backoff = _LOADING_BACKOFF
+        metrics.IN_FLIGHT.inc()
+        try:
+            while True:
+                response = await self._queue_once(pair, texts, deadline)
+                if not response.get("loading"):
+                    break
+                if time.monotonic() + backoff >= deadline:
+                    raise ClientError(
+                        503,
+                        f"{response['error']}; it did not finish within the request timeout of "
+                        f"{self.request_timeout:g}s, try again shortly",
+                        headers={"Retry-After": "1"},
+                    )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _LOADING_BACKOFF_MAX)
+        finally:
+            metrics.IN_FLIGHT.dec()
+        if not response["ok"]:
+            raise ClientError(response["status"], response["error"])
+        return list(response["translations"])
+
+    async def _queue_once(self, pair: str, texts: list[str], deadline: float) -> dict[str, Any]:
         now = time.monotonic()
-        deadline = now + self.request_timeout
         uid = uuid.uuid4().hex
         event = asyncio.Event()
         self.response_buffer[uid] = ResponseBufferItem(event=event)
         item = {"pair": pair, "texts": texts, "deadline": deadline, "enqueued": now}
         item.update(tracing.trace_headers())  # the worker continues this request's trace
-        metrics.IN_FLIGHT.inc()
         metrics.QUEUED.inc()
         try:
             self.request_queue.put_nowait((self.response_queue_id, uid, now, item))
             try:
-                await asyncio.wait_for(event.wait(), timeout=self.request_timeout + _DEADLINE_GRACE)
+                await asyncio.wait_for(event.wait(), timeout=deadline - now + _DEADLINE_GRACE)
             except TimeoutError:
                 raise ClientError(
                     504, f"translation did not finish within the request timeout of {self.request_timeout:g}s"
@@ -116,13 +147,10 @@ class TranslationSpec(LitSpec):
             response, status = self.response_buffer[uid].response
         finally:
             self.response_buffer.pop(uid, None)
-            metrics.IN_FLIGHT.dec()
         if status != LitAPIStatus.OK or not isinstance(response, dict):
             log.error("inference worker failed on a request: %r", response)
             raise ClientError(503, "the inference worker failed on this request; try again")
-        if not response["ok"]:
-            raise ClientError(response["status"], response["error"])
-        return list(response["translations"])
+        return response
 
 
 def languages(settings: Settings) -> list[dict[str, Any]]:

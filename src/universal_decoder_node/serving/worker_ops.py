@@ -1,9 +1,9 @@
 """What an inference worker does for operations: cleanup, profiler stats, and reporting.
 
 Runs inside the LitServe worker process that holds the models. ``WorkerOperations.start``
-registers the engine's cleanup hook with this process's MemoryManager, answers the control
-channel (``serving.worker_channel``) and publishes the worker's description: its pid, the
-inference settings it applied and the pairs it has loaded.
+registers the engine's cleanup hook with this process's MemoryManager; ``handlers()`` are
+the operations it answers on the node's control channel (``serving.worker_control``), next
+to the model operations of ``serving.model_admin``.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from ..config import Settings
 from ..engine import PairRegistry
 from ..utils.memory_manager import MemoryManager, usable_cores
 from ..utils.profiler import function_profiler
-from .worker_channel import WorkerEndpoint
+from .model_admin import unload_idle_handler
+from .worker_control import Handler
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +64,15 @@ def inference_threads(settings: Settings) -> dict[str, int]:
 def engine_cleanup_hook(registry: PairRegistry) -> Any:
     """The MemoryManager cleanup hook for ``registry``: unload least recently used idle pairs.
 
-    A pair that is in use or pinned is never unloaded; a pair unloaded here is loaded again
-    by the next request that needs it.
+    It runs the worker's ``unload_idle`` operation (``serving.model_admin``), so a pair that
+    is in use or pinned is never unloaded; a pair unloaded here is loaded again by the next
+    request that needs it.
     """
+    unload_idle = unload_idle_handler(registry)
 
     def release(idle_seconds: float) -> dict[str, Any]:
         before = registry.memory_bytes()
-        unloaded = registry.unload_idle(keep=0, idle_seconds=idle_seconds)
+        unloaded = unload_idle({"keep": 0, "idle_seconds": idle_seconds})["unloaded"]
         released = {
             "unloaded_pairs": unloaded,
             "model_bytes_released": before - registry.memory_bytes(),
@@ -85,12 +87,10 @@ def engine_cleanup_hook(registry: PairRegistry) -> Any:
 
 
 class WorkerOperations:
-    """Operations endpoint of one inference worker."""
+    """The operations one inference worker answers on the control channel."""
 
     def __init__(
         self,
-        run_dir: Path,
-        worker_id: str,
         settings: Settings,
         registry: PairRegistry,
         inference_settings: Mapping[str, Any],
@@ -101,54 +101,43 @@ class WorkerOperations:
         self.registry = registry
         self.inference_settings = dict(inference_settings)
         self.on_change = on_change
-        self._published_pairs: list[str] = []
         self.memory = MemoryManager.get_instance()
-        self.endpoint = WorkerEndpoint(
-            run_dir,
-            worker_id,
-            {
-                "cleanup": self.cleanup,
-                "report": self.report,
-                "profiler_snapshot": self.profiler_snapshot,
-                "profiler_reset": self.profiler_reset,
-                "profiler_enable": self.profiler_enable,
-            },
-        )
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "cleanup": self.cleanup,
+            "report": self.report,
+            "describe": self.describe,
+            "profiler_snapshot": self.profiler_snapshot,
+            "profiler_reset": self.profiler_reset,
+            "profiler_enable": self.profiler_enable,
+        }
 
     def start(self) -> None:
         self.memory.add_cleanup_hook(ENGINE_HOOK, engine_cleanup_hook(self.registry))
-        self.endpoint.start()
-        self.publish()
 
     def loaded_pairs(self) -> list[str]:
         return [p for p in self.registry.pairs() if self.registry.is_loaded(p)]
 
-    def publish(self) -> None:
-        self._published_pairs = self.loaded_pairs()
-        self.endpoint.publish(
-            {
-                "inference_settings": self.inference_settings,
-                "loaded_pairs": self._published_pairs,
-                "profiling_enabled": function_profiler.enabled,
-            }
-        )
+    def describe(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Cheap facts for /status: pid, inference settings, loaded pairs, profiling on or off."""
+        return {
+            "pid": os.getpid(),
+            "inference_settings": self.inference_settings,
+            "loaded_pairs": self.loaded_pairs(),
+            "profiling_enabled": function_profiler.enabled,
+        }
 
-    def refresh(self) -> None:
-        """Publish again if a pair was loaded (on demand) since the last description."""
-        if self.loaded_pairs() != self._published_pairs:
-            self.publish()
-
-    def cleanup(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        idle = args.get("idle_seconds")
+    def cleanup(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        idle = request.get("idle_seconds")
         result = self.memory.cleanup(
-            idle_seconds=None if idle is None else float(idle), trigger=str(args.get("trigger", "manual"))
+            idle_seconds=None if idle is None else float(idle), trigger=str(request.get("trigger", "manual"))
         )
         if self.on_change is not None:
             self.on_change()
-        self.publish()
-        return result
+        return {"pid": os.getpid(), **result}
 
-    def report(self, args: Mapping[str, Any]) -> dict[str, Any]:
+    def report(self, request: Mapping[str, Any]) -> dict[str, Any]:
         stats = self.memory.get_memory_stats()
         return {
             "pid": os.getpid(),
@@ -160,18 +149,16 @@ class WorkerOperations:
             "last_cleanup": self.memory.last_cleanup(),
         }
 
-    def profiler_snapshot(self, args: Mapping[str, Any]) -> dict[str, Any]:
+    def profiler_snapshot(self, request: Mapping[str, Any]) -> dict[str, Any]:
         return function_profiler.snapshot()
 
-    def profiler_reset(self, args: Mapping[str, Any]) -> dict[str, Any]:
+    def profiler_reset(self, request: Mapping[str, Any]) -> dict[str, Any]:
         function_profiler.reset()
         return {"reset": True}
 
-    def profiler_enable(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        function_profiler.configure(enabled=bool(args.get("enabled", True)))
-        self.publish()
+    def profiler_enable(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        function_profiler.configure(enabled=bool(request.get("enabled", True)))
         return {"enabled": function_profiler.enabled}
 
     def close(self) -> None:
         self.memory.remove_cleanup_hook(ENGINE_HOOK)
-        self.endpoint.close()

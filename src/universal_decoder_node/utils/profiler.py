@@ -30,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
-from .files import atomic_write
+from .atomic_write import write_atomic
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -307,7 +307,7 @@ class FunctionProfiler:
             path = Path(filepath)
         text = self.render(fmt)
         try:
-            return atomic_write(path, text)
+            return write_atomic(path, text)
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ProfileExportError(exc.errno, f"cannot write profile export to {path}: {reason}") from exc

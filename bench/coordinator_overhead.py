@@ -1,0 +1,446 @@
+"""What the coordinator costs, and how well it spreads load.
+
+Three measurements, each against a baseline measured in the same run:
+
+1. Added latency: sequential requests on loopback to a trivial node (``bench/fake_node.py``)
+   directly, and through ``udn coordinator`` (file-only state, no key; and, when a Redis answers,
+   with Redis state and an API key under a per-key limit, which costs two Redis round trips).
+   The target is a p50 overhead of at most 2 ms.
+2. Throughput: concurrent clients for a few seconds, directly against one trivial node and through
+   the coordinator in front of two.
+3. A routing simulation (no processes): 100 nodes of skewed speeds under Poisson load, routed by
+   the coordinator's own policy classes (power of two choices on outstanding work), round-robin
+   and random choice, plus a full scan for the least loaded node as a reference.
+
+    .venv/bin/python bench/coordinator_overhead.py            # everything (about a minute)
+    .venv/bin/python bench/coordinator_overhead.py --quick    # fewer requests, shorter runs
+
+Results print as a table and go to bench/results/coordinator_overhead.json. The client, the
+coordinator and the nodes share the machine's cores, so absolute figures depend on the machine
+and on what else runs on it; the load average at start is printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import heapq
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from universal_decoder_node.coordinator.routing import (  # noqa: E402
+    Policy,
+    PowerOfTwoChoices,
+    RandomChoice,
+    RoundRobin,
+)
+
+NODE_TOKEN = "bench-node-token"
+ADMIN_TOKEN = "bench-admin-token"
+BODY = json.dumps({"q": "Hello, world.", "source": "en", "target": "pt"}).encode()
+
+
+# ----- processes ----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"bench: {what} within {timeout}s")
+
+
+@dataclass
+class Processes:
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def spawn(self, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in reversed(self.started):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.started:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def start_fake_node(procs: Processes, coordinator: str | None = None, node_id: str | None = None) -> str:
+    port = free_port()
+    args = [sys.executable, str(ROOT / "bench" / "fake_node.py"), "--port", str(port)]
+    if coordinator:
+        args += ["--coordinator", coordinator, "--token", NODE_TOKEN, "--node-id", node_id or f"fake-{port}"]
+    procs.spawn(args)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(url + "/ready", timeout=1).status_code == 200, 60, "fake node not up")
+    return url
+
+
+def start_coordinator(procs: Processes, workdir: Path, redis_url: str | None = None) -> str:
+    port = free_port()
+    config = {
+        "coordinator": {
+            "port": port,
+            "state_file": str(workdir / f"state-{port}.json"),
+            "redis_prefix": f"udn-bench:{port}:",
+            "heartbeat_interval": 1.0,
+        }
+    }
+    path = workdir / f"coordinator-{port}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")}
+    env.update(UDN_NODE_TOKEN=NODE_TOKEN, UDN_ADMIN_TOKEN=ADMIN_TOKEN)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    procs.spawn(
+        [sys.executable, "-m", "universal_decoder_node.cli", "coordinator", "--config", str(path)], env
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(url + "/health", timeout=1).status_code == 200, 120, "coordinator not up")
+    return url
+
+
+def wait_for_nodes(coordinator: str, count: int) -> None:
+    wait_until(
+        lambda: len(httpx.get(coordinator + "/status", timeout=2).json()["nodes"]) >= count,
+        60,
+        f"{count} nodes did not register",
+    )
+
+
+def redis_available() -> str | None:
+    import redis
+
+    for url in (os.environ.get("REDIS_URL"), "redis://127.0.0.1:6379/0"):
+        if not url:
+            continue
+        try:
+            if redis.Redis.from_url(url, socket_timeout=1).ping():
+                return url
+        except (redis.RedisError, OSError):
+            continue
+    return None
+
+
+# ----- a lean HTTP/1.1 keep-alive client, so the client costs little next to what it measures ----
+class Connection:
+    def __init__(
+        self, url: str, path: str = "/translate", extra_headers: dict[str, str] | None = None
+    ) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+        headers = {"Host": f"{host}:{port}", "Content-Type": "application/json", **(extra_headers or {})}
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.request = f"POST {path} HTTP/1.1\r\n{head}Content-Length: {len(BODY)}\r\n\r\n".encode() + BODY
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def send(self) -> int:
+        """One request; returns the status code."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(self.request)
+        status_line = await self.reader.readline()
+        if not status_line:  # the server closed an idle keep-alive connection: reconnect, resend
+            self.writer.close()
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.writer.write(self.request)
+            status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+    return {"p50": at(0.50), "p90": at(0.90), "p99": at(0.99), "mean": round(statistics.fmean(ordered), 3)}
+
+
+async def sequential(targets: dict[str, Connection], rounds: int, per_round: int) -> dict[str, list[float]]:
+    """Latency of one request at a time, alternating targets round by round so drift hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    for conn in targets.values():  # warm up: connections, caches, the coordinator's pool
+        for _ in range(100):
+            assert await conn.send() == 200
+    for _ in range(rounds):
+        for name, conn in targets.items():
+            for _ in range(per_round):
+                started = time.perf_counter()
+                status = await conn.send()
+                samples[name].append((time.perf_counter() - started) * 1000)
+                assert status == 200, f"{name}: HTTP {status}"
+    return samples
+
+
+async def throughput(url: str, clients: int, seconds: float) -> dict[str, float]:
+    """Requests per second from ``clients`` concurrent keep-alive connections for ``seconds``."""
+    conns = [Connection(url) for _ in range(clients)]
+    done = 0
+    failed = 0
+    stop = time.perf_counter() + seconds
+
+    async def client(conn: Connection) -> None:
+        nonlocal done, failed
+        while time.perf_counter() < stop:
+            if await conn.send() == 200:
+                done += 1
+            else:
+                failed += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in conns))
+    elapsed = time.perf_counter() - started
+    for conn in conns:
+        await conn.close()
+    return {"requests_per_second": round(done / elapsed, 1), "failed": failed}
+
+
+# ----- routing simulation -------------------------------------------------------------------------
+@dataclass
+class SimNode:
+    speed: float  # work units per second per slot
+    slots: int
+    busy: int = 0
+    queue: list[tuple[float, float]] = field(default_factory=list)  # (arrival, work)
+    head: int = 0
+    served: int = 0
+    busy_time: float = 0.0
+
+    @property
+    def outstanding(self) -> int:
+        return self.busy + len(self.queue) - self.head
+
+
+class LeastLoaded:
+    """Reference only: scan every node (what P2C approximates with two samples)."""
+
+    name = "least_loaded_scan"
+
+    def pick(self, candidates: Sequence[Any], load: Callable[[Any], float]) -> Any:
+        return min(candidates, key=load)
+
+
+def simulate(
+    policy: Policy, nodes: list[SimNode], utilisation: float, requests: int, seed: int
+) -> dict[str, float]:
+    """Poisson arrivals at ``utilisation`` of total capacity, exponential work; FIFO slots per node."""
+    rng = random.Random(seed)
+    capacity = sum(n.speed * n.slots for n in nodes)
+    rate = utilisation * capacity  # arrivals per second, work has mean 1 unit
+    events: list[tuple[float, int, int]] = []  # (time, kind 0=arrival 1=completion, node index)
+    latencies: list[float] = []
+    now = 0.0
+    index = list(range(len(nodes)))
+
+    def load(i: int) -> float:
+        return nodes[i].outstanding / nodes[i].slots
+
+    def start(i: int, arrival: float, work: float, at: float) -> None:
+        node = nodes[i]
+        node.busy += 1
+        duration = work / node.speed
+        node.busy_time += duration
+        heapq.heappush(events, (at + duration, 1, i))
+        latencies.append(at + duration - arrival)
+
+    next_arrival = rng.expovariate(rate)
+    sent = 0
+    while sent < requests or events:
+        if sent < requests and (not events or next_arrival <= events[0][0]):
+            now = next_arrival
+            sent += 1
+            i = policy.pick(index, load)
+            node = nodes[i]
+            work = rng.expovariate(1.0)
+            if node.busy < node.slots:
+                start(i, now, work, now)
+            else:
+                node.queue.append((now, work))
+            next_arrival = now + rng.expovariate(rate)
+        else:
+            now, _, i = heapq.heappop(events)
+            node = nodes[i]
+            node.busy -= 1
+            node.served += 1
+            if node.head < len(node.queue):
+                arrival, work = node.queue[node.head]
+                node.head += 1
+                start(i, arrival, work, now)
+    utilisations = [n.busy_time / (n.slots * now) for n in nodes]
+    stats = percentiles([x * 1000 for x in latencies])
+    return {
+        "latency_p50_ms": stats["p50"],
+        "latency_p99_ms": stats["p99"],
+        "latency_mean_ms": stats["mean"],
+        "busiest_node_utilisation": round(max(utilisations), 3),
+        "utilisation_stdev": round(statistics.pstdev(utilisations), 3),
+        "share_served_by_slowest_fifth": round(
+            sum(n.served for n in sorted(nodes, key=lambda n: n.speed)[: len(nodes) // 5]) / requests, 3
+        ),
+        "makespan_s": round(now, 1),
+    }
+
+
+def skewed_nodes(count: int, seed: int) -> list[SimNode]:
+    """Half the nodes at full speed, 30% at half speed, 20% at a fifth; 4 slots each; speeds in
+    work units per second scaled so a unit of work takes 20 ms on a fast node."""
+    rng = random.Random(seed)
+    speeds = [50.0] * (count // 2) + [25.0] * (count * 3 // 10)
+    speeds += [10.0] * (count - len(speeds))
+    rng.shuffle(speeds)
+    return [SimNode(speed=s, slots=4) for s in speeds]
+
+
+def routing_simulation(requests: int) -> list[dict[str, Any]]:
+    rows = []
+    for utilisation in (0.7, 0.9):
+        policies: list[Policy] = [
+            PowerOfTwoChoices(random.Random(11)),
+            RoundRobin(),
+            RandomChoice(random.Random(11)),
+            LeastLoaded(),
+        ]
+        for policy in policies:
+            result = simulate(policy, skewed_nodes(100, seed=5), utilisation, requests, seed=3)
+            rows.append({"utilisation": utilisation, "policy": policy.name, **result})
+    return rows
+
+
+# ----- main -------------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description="coordinator overhead, throughput and routing simulation")
+    parser.add_argument("--quick", action="store_true", help="fewer requests and shorter runs")
+    parser.add_argument("--skip-processes", action="store_true", help="only the routing simulation")
+    args = parser.parse_args()
+    rounds, per_round, seconds, sim_requests = (4, 250, 3.0, 60_000) if args.quick else (6, 500, 5.0, 200_000)
+    results: dict[str, Any] = {"load_average_at_start": os.getloadavg(), "cores": os.cpu_count()}
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+
+    if not args.skip_processes:
+        procs = Processes()
+        workdir = Path(tempfile.mkdtemp(prefix="udn-coord-bench-"))
+        try:
+            results.update(asyncio.run(measure_processes(procs, workdir, rounds, per_round, seconds)))
+        finally:
+            procs.stop_all()
+
+    print("\nrouting simulation: 100 nodes (50 fast, 30 at 1/2 speed, 20 at 1/5), 4 slots each")
+    rows = routing_simulation(sim_requests)
+    results["routing_simulation"] = rows
+    columns = ("p50 ms", "p99 ms", "busiest", "util sd", "slow 1/5")
+    print(f"{'load':>5} {'policy':<18} " + " ".join(f"{c:>8}" for c in columns))
+    for row in rows:
+        print(
+            f"{row['utilisation']:>5} {row['policy']:<18} {row['latency_p50_ms']:>8.1f} "
+            f"{row['latency_p99_ms']:>9.1f} {row['busiest_node_utilisation']:>8.3f} "
+            f"{row['utilisation_stdev']:>8.3f} {row['share_served_by_slowest_fifth']:>8.3f}"
+        )
+    out = ROOT / "bench" / "results" / "coordinator_overhead.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nwrote {out.relative_to(ROOT)}")
+
+
+async def measure_processes(
+    procs: Processes, workdir: Path, rounds: int, per_round: int, seconds: float
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    direct = start_fake_node(procs)
+    coordinator = start_coordinator(procs, workdir)
+    start_fake_node(procs, coordinator, "bench-1")
+    wait_for_nodes(coordinator, 1)
+    targets = {"direct": Connection(direct), "coordinator (file state)": Connection(coordinator)}
+    redis_url = redis_available()
+    if redis_url:
+        keyed = start_coordinator(procs, workdir, redis_url)
+        start_fake_node(procs, keyed, "bench-redis-1")
+        wait_for_nodes(keyed, 1)
+        created = httpx.post(
+            keyed + "/admin/keys",
+            json={"name": "bench", "requests_per_minute": 10**9, "characters_per_minute": 10**12},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        ).json()
+        targets["coordinator (Redis, key, limits)"] = Connection(
+            keyed, extra_headers={"Authorization": f"Bearer {created['key']}"}
+        )
+    samples = await sequential(targets, rounds, per_round)
+    for conn in targets.values():
+        await conn.close()
+    latency = {name: percentiles(values) for name, values in samples.items()}
+    base = latency["direct"]
+    print(f"\nadded latency, {rounds * per_round} sequential requests per target on loopback (ms)")
+    print(f"{'target':<34} {'p50':>7} {'p90':>7} {'p99':>7} {'added p50':>10} {'added p99':>10}")
+    for name, stats in latency.items():
+        added50 = round(stats["p50"] - base["p50"], 3)
+        added99 = round(stats["p99"] - base["p99"], 3)
+        stats.update(added_p50=added50, added_p99=added99)
+        print(
+            f"{name:<34} {stats['p50']:>7.3f} {stats['p90']:>7.3f} {stats['p99']:>7.3f} "
+            f"{added50:>10.3f} {added99:>10.3f}"
+        )
+    out["latency_ms"] = latency
+    out["latency_target_met"] = latency["coordinator (file state)"]["added_p50"] <= 2.0
+
+    start_fake_node(procs, coordinator, "bench-2")
+    wait_for_nodes(coordinator, 2)
+    print(f"\nthroughput, {seconds:g}s per run (requests per second)")
+    runs = {}
+    for clients in (1, 16):
+        runs[f"direct, one node, {clients} clients"] = await throughput(direct, clients, seconds)
+        runs[f"coordinator, two nodes, {clients} clients"] = await throughput(coordinator, clients, seconds)
+    for name, figures in runs.items():
+        print(f"{name:<40} {figures['requests_per_second']:>9.1f}  failed {figures['failed']}")
+    out["throughput"] = runs
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The client API (the same as a node's) and the node registration endpoints.
+
+``POST /translate`` and ``POST /decode`` are validated here exactly as a node validates them
+(``serving.requests``), so bad input gets its 4xx without a round trip, and then forwarded
+byte for byte. ``GET /languages`` lists every pair a live node serves.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Path, Request
+from fastapi.responses import JSONResponse, Response
+
+from ..config import Settings
+from ..serving.errors import ClientError
+from ..serving.requests import FORM_TYPES, Limits, media_type, parse_decode, parse_translate, read_body
+from .keys import bearer_token, presented_key
+from .proxy import NodeAnswer
+from .records import NodeReport
+from .service import Coordinator
+
+NodeIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+
+
+def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings) -> None:
+    limits = Limits(
+        max_items=settings.serving.max_items,
+        max_text_chars=settings.serving.max_text_chars,
+        max_body_bytes=settings.serving.max_body_bytes,
+    )
+
+    @app.post("/translate")
+    async def translate(request: Request) -> Response:
+        """LibreTranslate's /translate, routed to a node serving the pair."""
+        req = await parse_translate(request, limits)
+        body = await request.body()  # parse_translate has read and kept it
+        key = await presented_key(request, body, media_type(request) in FORM_TYPES)
+        await coordinator.admit(key, sum(len(t) for t in req.texts))
+        return _relayed(await coordinator.relay("/translate", req.pair, body, request.headers))
+
+    @app.post("/decode")
+    async def decode(request: Request) -> Response:
+        """The binary edge payload, routed to a node serving its pair and passed through."""
+        body = await read_body(request, limits.max_body_bytes)
+        req = parse_decode(request, body, limits).request
+        await coordinator.admit(bearer_token(request), sum(len(t) for t in req.texts))
+        return _relayed(await coordinator.relay("/decode", req.pair, body, request.headers))
+
+    @app.get("/languages")
+    async def languages() -> list[dict[str, Any]]:
+        return coordinator.languages()
+
+
+def _relayed(answer: NodeAnswer) -> Response:
+    return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+def node_guard(token: str | None) -> Callable[[Request], None]:
+    """A FastAPI dependency admitting only nodes that present the node token."""
+    expected = token.encode() if token else None
+
+    def require_node_token(request: Request) -> None:
+        if expected is None:
+            raise ClientError(
+                403,
+                "node registration is disabled; set UDN_NODE_TOKEN (or coordinator.node_token) to enable it",
+            )
+        given = bearer_token(request)
+        if given is None:
+            raise ClientError(
+                401,
+                "node token required: send 'Authorization: Bearer <token>'",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        if not hmac.compare_digest(given.encode(), expected):
+            raise ClientError(401, "node token is not valid", {"WWW-Authenticate": "Bearer"})
+
+    return require_node_token
+
+
+def add_node_routes(app: FastAPI, coordinator: Coordinator) -> None:
+    guard = Depends(node_guard(coordinator.config.node_token))
+
+    @app.put("/nodes/{node_id}", dependencies=[guard])
+    async def report(node_id: NodeIdPath, body: NodeReport) -> dict[str, float]:
+        """Register a node, or take its heartbeat; answers how often to heartbeat."""
+        await coordinator.registry.report(node_id, body)
+        return {
+            "heartbeat_interval": coordinator.config.heartbeat_interval,
+            "node_expiry": coordinator.config.node_expiry,
+        }
+
+    @app.delete("/nodes/{node_id}", dependencies=[guard])
+    async def deregister(node_id: NodeIdPath) -> JSONResponse:
+        """A node stopping cleanly: stop routing to it now."""
+        known = await coordinator.registry.deregister(node_id)
+        coordinator.forget(node_id)
+        return JSONResponse({"deregistered": node_id, "was_registered": known})

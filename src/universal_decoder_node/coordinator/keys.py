@@ -1,0 +1,117 @@
+"""API keys: creation, revocation, and checking the key a client presents.
+
+A key is ``udn_`` followed by 43 random URL-safe characters (256 bits). Only its SHA-256 digest
+is stored: a key this random cannot be guessed from its digest, and a fast hash keeps the check
+cheap on every request (a slow password hash would protect nothing more here). Clients send the
+key as LibreTranslate does, in the ``api_key`` field, or as ``Authorization: Bearer <key>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+
+from starlette.requests import Request
+
+from .records import KeyRecord
+from .state import StateStore
+
+KEY_PREFIX = "udn_"
+
+
+class KeyRejected(Exception):
+    """The presented key is missing, unknown or revoked: the status (401 or 403) and a message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, if there is one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def presented_key(request: Request, body: bytes, is_form: bool) -> str | None:
+    """The API key the client sent: the Bearer token, else the body's ``api_key`` field."""
+    token = bearer_token(request)
+    if token is not None:
+        return token
+    if is_form:
+        value = (await request.form()).get("api_key")
+    elif b'"api_key"' in body:  # skip a second JSON parse for the common keyless request
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        value = data.get("api_key") if isinstance(data, dict) else None
+    else:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+class KeyService:
+    def __init__(self, store: StateStore, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def create(
+        self, name: str, requests_per_minute: int | None = None, characters_per_minute: int | None = None
+    ) -> tuple[str, KeyRecord]:
+        """A new key and its record; the key is not stored and cannot be shown again."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        now = self.clock()
+        record = KeyRecord(
+            id="k_" + secrets.token_hex(6),
+            name=name,
+            digest=digest(key),
+            prefix=key[: len(KEY_PREFIX) + 4],
+            created_at=now,
+            updated_at=now,
+            requests_per_minute=requests_per_minute,
+            characters_per_minute=characters_per_minute,
+        )
+        return key, await self.store.put_key(record)
+
+    async def revoke(self, key_id: str) -> KeyRecord | None:
+        """Revoke the key with this id (for good); None if there is no such key."""
+        for record in await self.store.list_keys():
+            if record.id == key_id:
+                if record.revoked:
+                    return record
+                now = self.clock()
+                return await self.store.put_key(
+                    record.model_copy(update={"revoked_at": now, "updated_at": now})
+                )
+        return None
+
+    async def list_all(self) -> list[KeyRecord]:
+        return await self.store.list_keys()
+
+    async def check(self, key: str | None, required: bool) -> KeyRecord | None:
+        """The record of a valid presented key; None when none was sent and none is required.
+
+        Raises KeyRejected (401 missing, 403 unknown or revoked).
+        """
+        if key is None:
+            if required:
+                raise KeyRejected(
+                    401, "an API key is required: send it as 'api_key' or as 'Authorization: Bearer <key>'"
+                )
+            return None
+        record = await self.store.get_key(digest(key))
+        if record is None:
+            raise KeyRejected(403, "API key is not valid")
+        if record.revoked:
+            raise KeyRejected(403, "API key has been revoked")
+        return record

@@ -1,0 +1,206 @@
+"""The model store: verified Hub snapshots on disk, one directory per repository and commit.
+
+Layout under the store root (``adapters.dir``)::
+
+    <org>--<name>/snapshots/<commit>/   a complete, verified model directory (+ .udn-manifest.json)
+    <org>--<name>/refs/<revision>       the commit a branch or tag resolved to when it was pulled
+    .tmp/<org>--<name>.<random>/        downloads in progress; never loaded
+    .locks/<org>--<name>.lock           held by the one process that downloads or removes the repo
+
+A snapshot directory appears only by renaming a finished, verified download into place, so
+everything under ``snapshots/`` is loadable. A crash mid-download leaves only ``.tmp`` litter,
+which the next download of that repository clears while it holds the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from filelock import FileLock
+
+from ..utils.atomic_write import fsync_dir, fsync_tree, write_atomic
+
+MANIFEST = ".udn-manifest.json"
+DEFAULT_REVISION = "main"
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def is_commit(revision: str) -> bool:
+    """True when ``revision`` is a full commit hash (immutable), not a branch or tag."""
+    return bool(_COMMIT.fullmatch(revision))
+
+
+@dataclass(frozen=True, slots=True)
+class RepoRef:
+    """A Hub repository at a revision: ``org/name@revision`` (``main`` when none is given)."""
+
+    repo_id: str
+    revision: str = DEFAULT_REVISION
+
+    @classmethod
+    def parse(cls, text: str) -> RepoRef:
+        """Parse ``org/name`` or ``org/name@revision``; raises ValueError with the expected shape."""
+        repo_id, sep, revision = text.strip().partition("@")
+        parts = repo_id.split("/")
+        if len(parts) != 2 or not all(parts) or (sep and not revision):
+            raise ValueError(f"repository {text!r} must look like 'org/name' or 'org/name@revision'")
+        return cls(repo_id, revision or DEFAULT_REVISION)
+
+    @property
+    def pinned(self) -> bool:
+        return is_commit(self.revision)
+
+    def __str__(self) -> str:
+        return f"{self.repo_id}@{self.revision}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One verified model directory in the store."""
+
+    repo_id: str
+    commit: str
+    path: Path
+    refs: tuple[str, ...] = field(default=())
+
+    def size_bytes(self) -> int:
+        return directory_size(self.path)
+
+    def manifest(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+
+def directory_size(path: Path) -> int:
+    """Bytes held by the files under ``path`` (0 if it does not exist)."""
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            with contextlib.suppress(OSError):  # removed while we walked
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+class ModelStore:
+    """Verified snapshots of Hub repositories under one root directory; safe across processes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def repo_dir(self, repo_id: str) -> Path:
+        return self.root / repo_id.replace("/", "--")
+
+    def lock(self, repo_id: str, timeout: float) -> FileLock:
+        """The repository's cross-process lock; ``acquire`` raises filelock.Timeout after ``timeout`` s."""
+        locks = self.root / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        return FileLock(locks / f"{repo_id.replace('/', '--')}.lock", timeout=timeout)
+
+    def resolve(self, ref: RepoRef) -> Snapshot | None:
+        """The stored snapshot for ``ref``, or None; never touches the network."""
+        commit = ref.revision if ref.pinned else self._read_ref(ref)
+        if commit is None:
+            return None
+        path = self.repo_dir(ref.repo_id) / "snapshots" / commit
+        if not (path / MANIFEST).is_file():
+            return None
+        return Snapshot(ref.repo_id, commit, path)
+
+    def new_download_dir(self, repo_id: str) -> Path:
+        """A fresh temporary directory on the store's filesystem, so the final rename is atomic."""
+        tmp_root = self.root / ".tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=tmp_root, prefix=f"{repo_id.replace('/', '--')}."))
+
+    def clear_stale_downloads(self, repo_id: str) -> list[Path]:
+        """Remove the repository's leftover download directories; call only while holding its lock."""
+        tmp_root = self.root / ".tmp"
+        removed = []
+        if tmp_root.is_dir():
+            for path in tmp_root.glob(f"{repo_id.replace('/', '--')}.*"):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        return removed
+
+    def commit(self, download: Path, ref: RepoRef, commit: str, manifest: dict[str, Any]) -> Snapshot:
+        """Move a complete, verified download into place and record ``ref`` -> ``commit``.
+
+        Call only while holding the repository's lock. ``download`` is consumed.
+        """
+        write_atomic(download / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+        fsync_tree(download)
+        snapshots = self.repo_dir(ref.repo_id) / "snapshots"
+        snapshots.mkdir(parents=True, exist_ok=True)
+        target = snapshots / commit
+        if (target / MANIFEST).is_file():
+            # Already stored (pulled under another ref name): keep the one readers may hold open.
+            shutil.rmtree(download, ignore_errors=True)
+        else:
+            if target.exists():  # a directory without a manifest is not ours to trust
+                shutil.rmtree(target)
+            os.rename(download, target)
+            fsync_dir(snapshots)
+        self.add_ref(ref, commit)
+        return Snapshot(ref.repo_id, commit, target)
+
+    def add_ref(self, ref: RepoRef, commit: str) -> None:
+        """Record that branch or tag ``ref`` resolved to ``commit`` (a no-op for a pinned commit)."""
+        if not ref.pinned:
+            write_atomic(self._ref_path(ref), commit.encode())
+
+    def remove(self, repo_id: str, timeout: float) -> int:
+        """Delete every stored snapshot of ``repo_id``; returns the bytes freed."""
+        path = self.repo_dir(repo_id)
+        with self.lock(repo_id, timeout):
+            freed = directory_size(path)
+            if path.exists():
+                shutil.rmtree(path)
+            self.clear_stale_downloads(repo_id)
+        return freed
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every stored snapshot, with the refs that point at it."""
+        out: list[Snapshot] = []
+        if not self.root.is_dir():
+            return out
+        for repo_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and "--" in p.name):
+            repo_id = repo_dir.name.replace("--", "/", 1)
+            refs: dict[str, list[str]] = {}
+            ref_dir = repo_dir / "refs"
+            if ref_dir.is_dir():
+                for ref_file in ref_dir.iterdir():
+                    try:
+                        commit = ref_file.read_text(encoding="utf-8").strip()
+                    except OSError:
+                        continue
+                    refs.setdefault(commit, []).append(unquote(ref_file.name))
+            snap_dir = repo_dir / "snapshots"
+            if not snap_dir.is_dir():
+                continue
+            for path in sorted(snap_dir.iterdir()):
+                if (path / MANIFEST).is_file():
+                    out.append(Snapshot(repo_id, path.name, path, tuple(sorted(refs.get(path.name, [])))))
+        return out
+
+    def _ref_path(self, ref: RepoRef) -> Path:
+        # Revisions may contain '/' (refs/pr/1): one file per revision, name quoted.
+        return self.repo_dir(ref.repo_id) / "refs" / quote(ref.revision, safe="")
+
+    def _read_ref(self, ref: RepoRef) -> str | None:
+        try:
+            commit = self._ref_path(ref).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return commit if is_commit(commit) else None

@@ -1,0 +1,154 @@
+"""Admin endpoints for language-pair models, and the worker-side operations that carry them out.
+
+Models live in the inference workers, so the endpoints (in the API server process) ask every
+worker over the control channel (``serving.worker_control``):
+
+- ``GET /admin/models``: every configured pair, its source, whether it is in the model store
+  (and its size on disk), and per worker its state (loaded, loading, failed, not_loaded),
+  memory and use.
+- ``POST /admin/models/{pair}/load``: load (downloading if needed) in every worker; 200 once
+  loaded everywhere, 503 with the reason otherwise.
+- ``DELETE /admin/models/{pair}``: unload from every worker (the files stay in the store;
+  ``udn models rm`` deletes them). 409 if the pair is pinned or serving a request right now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import Depends, FastAPI
+
+from ..config import Settings
+from ..engine import PairRegistry
+from ..models import HubSource, pair_sources
+from .admin import admin_guard
+from .errors import ClientError
+from .worker_control import ControlChannel, Handler
+
+# Seconds a worker has to describe its models.
+_DESCRIBE_TIMEOUT = 10.0
+
+
+def worker_handlers(registry: PairRegistry, load_timeout: float) -> dict[str, Handler]:
+    """The control operations a worker answers: ``models``, ``load``, ``unload`` and ``unload_idle``.
+
+    ``unload_idle`` (``keep``, ``idle_seconds``) is what memory cleanup should send: it frees
+    the least recently used idle pairs first and never touches pinned or busy ones.
+    """
+
+    def models(_: dict[str, Any]) -> dict[str, Any]:
+        return {"pairs": registry.describe(), "limits": registry.limits()}
+
+    def load(request: dict[str, Any]) -> dict[str, Any]:
+        pair = str(request["pair"])
+        try:
+            registry.start_load(pair, retry=True).result(timeout=load_timeout)
+        except TimeoutError:
+            raise TimeoutError(f"loading {pair} did not finish within {load_timeout:g}s") from None
+        return {"pair": pair, **registry.describe()[pair]}
+
+    def unload(request: dict[str, Any]) -> dict[str, Any]:
+        pair = str(request["pair"])
+        registry.source(pair)
+        return {"pair": pair, "result": registry.try_unload(pair)}
+
+    return {"models": models, "load": load, "unload": unload, "unload_idle": unload_idle_handler(registry)}
+
+
+def unload_idle_handler(registry: PairRegistry) -> Handler:
+    """The ``unload_idle`` operation: ``{"keep", "idle_seconds"}`` -> ``{"unloaded": [pairs]}``.
+
+    The one way a worker frees idle models (the memory manager's cleanup hook calls it too):
+    least recently used first, never a pinned or busy pair.
+    """
+
+    def unload_idle(request: dict[str, Any]) -> dict[str, Any]:
+        keep = int(request.get("keep", 0))
+        idle = float(request.get("idle_seconds", 0.0))
+        return {"unloaded": registry.unload_idle(keep=keep, idle_seconds=idle)}
+
+    return unload_idle
+
+
+def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlChannel) -> None:
+    """Register the /admin/models endpoints, guarded by the admin token."""
+    guard = [Depends(admin_guard(settings.admin.token))]
+    sources = pair_sources(settings)
+    # A load may include a download, which may wait for another process's download first.
+    load_timeout = settings.adapters.download_timeout + 30
+
+    def check(pair: str) -> None:
+        if pair not in sources:
+            listed = ", ".join(sorted(sources)) or "none"
+            raise ClientError(400, f"language pair {pair!r} is not configured; configured pairs: {listed}")
+
+    async def ask(request: dict[str, Any], timeout: float) -> dict[str, dict[str, Any]]:
+        replies = await asyncio.to_thread(channel.broadcast, request, timeout)
+        if not replies:
+            raise ClientError(503, "no inference worker is running yet; try again when /ready answers 200")
+        return replies
+
+    @app.get("/admin/models", dependencies=guard)
+    async def list_models() -> dict[str, Any]:
+        """Every configured pair: source, store status and size, and its state in each worker."""
+        replies = await ask({"op": "models"}, _DESCRIBE_TIMEOUT)
+        pairs: dict[str, dict[str, Any]] = {}
+        for pair, source in sorted(sources.items()):
+            info: dict[str, Any] = dict(source.describe())
+            if isinstance(source, HubSource):
+                snapshot = await asyncio.to_thread(source.cached)
+                if snapshot is not None:
+                    info["disk_bytes"] = await asyncio.to_thread(snapshot.size_bytes)
+            info["workers"] = {}
+            pairs[pair] = info
+        limits: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for worker, reply in replies.items():
+            if not reply.get("ok"):
+                errors[worker] = str(reply.get("error"))
+                continue
+            limits = reply.get("limits", limits)
+            for pair, state in reply.get("pairs", {}).items():
+                if pair in pairs:
+                    pairs[pair]["workers"][worker] = _worker_view(state)
+        body: dict[str, Any] = {"pairs": pairs, "limits": limits, "store": str(settings.adapters.dir)}
+        if errors:
+            body["unreachable_workers"] = errors
+        return body
+
+    @app.post("/admin/models/{pair}/load", dependencies=guard)
+    async def load_model(pair: str) -> dict[str, Any]:
+        """Load the pair in every worker (downloading it first if needed)."""
+        check(pair)
+        replies = await ask({"op": "load", "pair": pair}, load_timeout)
+        failed = {w: str(r.get("error")) for w, r in replies.items() if not r.get("ok")}
+        if failed:
+            reasons = "; ".join(f"{w}: {e}" for w, e in sorted(failed.items()))
+            raise ClientError(
+                503, f"loading {pair} failed in {len(failed)} of {len(replies)} workers: {reasons}"
+            )
+        return {"pair": pair, "workers": {w: _worker_view(r) for w, r in replies.items()}}
+
+    @app.delete("/admin/models/{pair}", dependencies=guard)
+    async def unload_model(pair: str) -> dict[str, Any]:
+        """Unload the pair from every worker; its files stay in the model store."""
+        check(pair)
+        replies = await ask({"op": "unload", "pair": pair}, _DESCRIBE_TIMEOUT)
+        failed = {w: str(r.get("error")) for w, r in replies.items() if not r.get("ok")}
+        if failed:
+            reasons = "; ".join(f"{w}: {e}" for w, e in sorted(failed.items()))
+            raise ClientError(503, f"unloading {pair} failed: {reasons}")
+        results = {w: str(r["result"]) for w, r in replies.items()}
+        if "pinned" in results.values():
+            raise ClientError(
+                409, f"language pair {pair!r} is pinned (adapters.pinned) and is never unloaded"
+            )
+        if "in_use" in results.values():
+            raise ClientError(409, f"language pair {pair!r} is serving a request right now; try again")
+        return {"pair": pair, "workers": results}
+
+
+def _worker_view(state: dict[str, Any]) -> dict[str, Any]:
+    keys = ("state", "memory_bytes", "load_seconds", "idle_seconds", "in_use", "pinned", "loads", "error")
+    return {k: state[k] for k in keys if k in state}

@@ -1,0 +1,249 @@
+"""Faults, with real processes: a node killed or stopped under load, Redis lost under load, a cold
+start with Redis down, a damaged state file, and the state file alone."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+from tests.conftest import free_port
+from tests.coordinator.conftest import (
+    Cluster,
+    CoordinatorProcess,
+    RedisServer,
+    start_coordinator,
+    start_registered_node,
+    wait_for,
+)
+from universal_decoder_node.coordinator.records import KeyRecord, NodeRecord
+from universal_decoder_node.coordinator.snapshot import Snapshot, read_snapshot, write_snapshot
+
+TEXT = {"q": "Good morning, how are you today?", "source": "en", "target": "pt"}
+
+
+class Load:
+    """Clients translating through a coordinator until stopped (or a bounded time), recording every answer."""
+
+    def __init__(self, url: str, clients: int = 3, max_seconds: float = 120) -> None:
+        self.url = url
+        self.codes: list[int] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + max_seconds
+        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(60)
+
+    def _client(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self._stop.is_set() and time.monotonic() < self._deadline:
+                try:
+                    response = client.post(self.url + "/translate", json=TEXT)
+                    code, failure = response.status_code, response.text
+                except httpx.HTTPError as exc:
+                    code, failure = -1, repr(exc)
+                with self._lock:
+                    self.codes.append(code)
+                    if code != 200:
+                        self.failures.append(f"{code}: {failure}")
+
+    def more(self, count: int, timeout: float = 60) -> None:
+        """Wait until ``count`` more answers have come back."""
+        target = len(self.codes) + count
+        wait_for(
+            lambda: len(self.codes) >= target, timeout, lambda: f"load stalled at {len(self.codes)} answers"
+        )
+
+
+def metric(coordinator: CoordinatorProcess, name: str) -> float:
+    for line in httpx.get(coordinator.url + "/metrics", timeout=5).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_killing_a_node_under_load_costs_clients_nothing(cluster: Cluster) -> None:
+    coordinator = cluster.coordinator
+    node = start_registered_node(cluster.tmp_path, coordinator, "node-c")
+    retries = metric(coordinator, "udn_coordinator_retries_total")
+    with Load(coordinator.url, clients=4) as load:
+        wait_for(
+            lambda: any(n["id"] == "node-c" and n["requests"] > 0 for n in coordinator.status()["nodes"]), 60
+        )
+        os.killpg(node.process.pid, signal.SIGKILL)  # the node and its workers, with no goodbye
+        load.more(40)
+    node.process.wait(10)
+    assert load.failures == [], load.failures[:5]
+    assert set(load.codes) == {200}
+    assert metric(coordinator, "udn_coordinator_retries_total") > retries  # the failures were retried
+    wait_for(
+        lambda: "node node-c expired" in coordinator.log() and "node-c" not in coordinator.node_ids(),
+        30,
+        "the killed node never expired",
+    )
+
+
+def test_a_node_that_stops_cleanly_deregisters_at_once(cluster: Cluster) -> None:
+    node = start_registered_node(cluster.tmp_path, cluster.coordinator, "node-d")
+    assert node.stop() == 0
+    assert "node-d" not in cluster.coordinator.node_ids()
+    # The graceful path ends the node's API server and inference worker too: nothing is orphaned.
+    wait_for(lambda: not _group_alive(node.process.pid), 20, "the node left processes behind")
+    log = cluster.coordinator.log()
+    assert "node node-d deregistered" in log and "node node-d expired" not in log
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_losing_redis_under_load(tmp_path: Path, own_redis: RedisServer) -> None:
+    coordinator = start_coordinator(
+        tmp_path, {"coordinator": {"mirror_interval": 5}}, env={"REDIS_URL": own_redis.url}
+    )
+    node = None
+    try:
+        node = start_registered_node(tmp_path, coordinator, "node-e")
+        with Load(coordinator.url, clients=2) as load:
+            load.more(5)
+            own_redis.stop()
+            wait_for(
+                lambda: not coordinator.status()["state"]["redis_available"], 15, "Redis loss not noticed"
+            )
+            version = coordinator.status()["state"]["mirror_version"]
+            key = coordinator.create_key(name="made while Redis was away")["key"]
+            load.more(10)  # routing goes on
+            wait_for(
+                lambda: coordinator.status()["state"]["mirror_version"] > version,
+                15,
+                "the state file was not written while Redis was away",
+            )
+            snapshot = read_snapshot(coordinator.state_file)
+            assert snapshot is not None and "node-e" in snapshot.nodes
+            digest = hashlib.sha256(key.encode()).hexdigest()
+            assert digest in snapshot.keys
+            own_redis.start()  # empty: it keeps nothing on disk
+            wait_for(lambda: coordinator.status()["state"]["redis_available"], 15, "Redis return not noticed")
+            load.more(5)
+        assert set(load.codes) == {200}, load.failures[:5]
+        client = redis.Redis.from_url(own_redis.url, decode_responses=True)
+        try:
+            # Reconciled: what the coordinator learnt while Redis was away is in Redis now.
+            assert "node-e" in client.hkeys("udn:coordinator:nodes")
+            assert digest in client.hkeys("udn:coordinator:keys")
+        finally:
+            client.close()
+    finally:
+        if node is not None:
+            node.stop()
+        coordinator.stop()
+
+
+def _snapshot_with(cluster: Cluster, path: Path, key: str) -> None:
+    long_ago = time.time() - 3600  # older than any expiry: served anyway while Redis is down
+    node = NodeRecord(
+        id="node-a",
+        url=cluster.nodes["node-a"].url,
+        pairs_loaded=["en-pt", "pt-en"],
+        pairs_available=["en-pt", "pt-en"],
+        registered_at=long_ago,
+        seen_at=long_ago,
+    )
+    record = KeyRecord(
+        id="k_00000000abcd",
+        name="from the snapshot",
+        digest=hashlib.sha256(key.encode()).hexdigest(),
+        created_at=long_ago,
+        updated_at=long_ago,
+    )
+    write_snapshot(
+        path, Snapshot(version=41, written_at=long_ago, nodes={"node-a": node}, keys={record.digest: record})
+    )
+
+
+def test_starts_hot_from_the_snapshot_when_redis_is_down(cluster: Cluster, tmp_path: Path) -> None:
+    state = tmp_path / "hot.json"
+    key = "udn_" + "h" * 43
+    _snapshot_with(cluster, state, key)
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    coordinator = start_coordinator(
+        tmp_path,
+        {"coordinator": {"state_file": str(state), "require_api_key": True}},
+        env={"REDIS_URL": dead_redis},
+    )
+    try:
+        first = httpx.post(coordinator.url + "/translate", json={**TEXT, "api_key": key}, timeout=30)
+        assert first.status_code == 200, first.text  # the very first request, with no heartbeat heard
+        status = coordinator.status()["state"]
+        assert status["mode"] == "redis" and not status["redis_available"]
+        assert status["mirror_version"] >= 42
+        assert "unreachable; serving from the state file" in coordinator.log()
+    finally:
+        coordinator.stop()
+
+
+def test_a_damaged_snapshot_is_refused_and_nothing_is_served_from_it(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    state = tmp_path / "damaged.json"
+    key = "udn_" + "d" * 43
+    _snapshot_with(cluster, state, key)
+    state.write_text(state.read_text().replace("from the snapshot", "from somewhere else"))
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    coordinator = start_coordinator(
+        tmp_path, {"coordinator": {"state_file": str(state)}}, env={"REDIS_URL": dead_redis}
+    )
+    try:
+        status = coordinator.status()
+        assert "fails its checksum" in status["state"]["snapshot_error"]
+        assert status["nodes"] == []
+        refused = httpx.post(coordinator.url + "/translate", json=TEXT, timeout=30)
+        assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
+        assert httpx.post(coordinator.url + "/translate", json={**TEXT, "api_key": key}).status_code == 403
+        assert "fails its checksum" in coordinator.log() and "nothing in it is used" in coordinator.log()
+        kept = list(tmp_path.glob("damaged.json.corrupt-*"))
+        assert len(kept) == 1 and "from somewhere else" in kept[0].read_text()
+    finally:
+        coordinator.stop()
+
+
+def test_the_state_file_alone_keeps_keys_across_restarts(tmp_path: Path) -> None:
+    config = {"coordinator": {"require_api_key": True}}
+    first = start_coordinator(tmp_path, config)
+    try:
+        assert first.status()["state"]["mode"] == "file"
+        key = first.create_key(name="kept")["key"]
+    finally:
+        first.stop()
+    second = start_coordinator(
+        tmp_path, {"coordinator": {"require_api_key": True, "state_file": str(first.state_file)}}
+    )
+    try:
+        url = second.url + "/translate"
+        # A valid key gets as far as routing (no node here: 503); an unknown one and none are refused.
+        assert httpx.post(url, json={**TEXT, "api_key": key}, timeout=30).status_code == 503
+        assert httpx.post(url, json={**TEXT, "api_key": "udn_unknown"}, timeout=30).status_code == 403
+        missing = httpx.post(url, json=TEXT, timeout=30)
+        assert missing.status_code == 401 and "API key is required" in missing.json()["error"]
+    finally:
+        second.stop()

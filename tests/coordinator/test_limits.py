@@ -1,0 +1,122 @@
+"""Per-key limits: exact under concurrency across replicas (Redis), per process without Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from tests.coordinator.conftest import RedisServer
+from tests.coordinator.test_snapshot import key
+from universal_decoder_node.config import CoordinatorSettings
+from universal_decoder_node.coordinator.limits import WINDOW, RateLimiter
+from universal_decoder_node.coordinator.records import KeyRecord
+from universal_decoder_node.coordinator.state import StateStore
+
+
+def limited(rpm: int | None = None, cpm: int | None = None) -> KeyRecord:
+    return key().model_copy(update={"requests_per_minute": rpm, "characters_per_minute": cpm})
+
+
+def away_from_a_window_edge(margin: float = 5.0) -> None:
+    """Counts are per minute: start a burst where it cannot straddle two windows."""
+    into = time.time() % WINDOW
+    if into > WINDOW - margin:
+        time.sleep(WINDOW - into + 0.05)
+
+
+def replicas(tmp_path: Path, redis_url: str, prefix: str) -> tuple[StateStore, StateStore]:
+    return tuple(  # type: ignore[return-value]
+        # A generous timeout: on a starved machine a slow answer must not count as Redis lost.
+        StateStore(
+            CoordinatorSettings(redis_url=redis_url, redis_prefix=prefix, redis_timeout=5, state_file=path)
+        )
+        for path in (tmp_path / "a.json", tmp_path / "b.json")
+    )
+
+
+def test_request_limit_is_exact_across_two_replicas(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    async def scenario() -> list[bool]:
+        stores = replicas(tmp_path, redis_url, redis_prefix)
+        for store in stores:
+            await store.start()
+        limiters = [RateLimiter(store, store.config) for store in stores]
+        record = limited(rpm=10)
+        away_from_a_window_edge()
+        decisions = await asyncio.gather(*(limiters[i % 2].admit(record, 5) for i in range(40)))
+        for store in stores:
+            await store.close()
+        assert all(d.retry_after >= 1 and d.limit == "requests" for d in decisions if not d.allowed)
+        return [d.allowed for d in decisions]
+
+    assert sum(asyncio.run(scenario())) == 10
+
+
+def test_character_limit_counts_characters(tmp_path: Path, redis_url: str, redis_prefix: str) -> None:
+    async def scenario() -> list[bool]:
+        stores = replicas(tmp_path, redis_url, redis_prefix)
+        for store in stores:
+            await store.start()
+        limiters = [RateLimiter(store, store.config) for store in stores]
+        away_from_a_window_edge()
+        decisions = await asyncio.gather(*(limiters[i % 2].admit(limited(cpm=100), 30) for i in range(10)))
+        for store in stores:
+            await store.close()
+        return [d.allowed for d in decisions]
+
+    assert sum(asyncio.run(scenario())) == 3
+
+
+def test_unlimited_keys_pass(tmp_path: Path) -> None:
+    store = StateStore(CoordinatorSettings(state_file=tmp_path / "s.json"))
+    limiter = RateLimiter(store, store.config)
+    assert all(asyncio.run(limiter.admit(limited(rpm=0, cpm=0), 10**6)).allowed for _ in range(3))
+
+
+def test_the_configured_default_applies_when_a_key_has_none(tmp_path: Path) -> None:
+    config = CoordinatorSettings(state_file=tmp_path / "s.json", requests_per_minute=2)
+    limiter = RateLimiter(StateStore(config), config)
+    assert limiter.limits_for(limited()) == (2, 0)
+    assert limiter.limits_for(limited(rpm=5)) == (5, 0)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_local_counting_uses_a_sliding_window(tmp_path: Path) -> None:
+    config = CoordinatorSettings(state_file=tmp_path / "s.json")
+    clock = Clock(1000 * WINDOW + 59)  # one second before a window ends
+    limiter = RateLimiter(StateStore(config), config, clock=clock)
+    record = limited(rpm=10)
+
+    def admitted(n: int) -> int:
+        return sum(asyncio.run(limiter.admit(record, 1)).allowed for _ in range(n))
+
+    assert admitted(12) == 10
+    clock.now = 1001 * WINDOW + 1  # the previous window still weighs 59/60: no burst at the edge
+    assert admitted(5) == 0
+    clock.now = 1001 * WINDOW + 30  # half of it still counts: 5 of 10
+    assert admitted(10) == 5
+    clock.now = 1003 * WINDOW
+    assert admitted(12) == 10
+
+
+def test_falls_back_to_counting_locally_when_redis_goes_away(tmp_path: Path, own_redis: RedisServer) -> None:
+    async def scenario() -> tuple[int, bool]:
+        store = StateStore(CoordinatorSettings(redis_url=own_redis.url, state_file=tmp_path / "s.json"))
+        await store.start()
+        limiter = RateLimiter(store, store.config)
+        own_redis.stop()
+        away_from_a_window_edge()
+        allowed = [(await limiter.admit(limited(rpm=3), 1)).allowed for _ in range(5)]
+        await store.close()
+        return sum(allowed), store.redis_available
+
+    assert asyncio.run(scenario()) == (3, False)

@@ -1,0 +1,92 @@
+"""Forwarding details that a real node cannot be made to show on demand, with the fake node of
+``bench/fake_node.py`` (it speaks the node's protocol and registers like one): traceparent
+forwarding, a node answering 5xx, circuits opening, and 503 with Retry-After."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, free_port
+from tests.coordinator.conftest import NODE_TOKEN, CoordinatorProcess, start_coordinator, wait_for
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+TEXT = {"q": "Hello.", "source": "en", "target": "pt"}
+
+
+def start_fake_node(coordinator: CoordinatorProcess, node_id: str, *args: str) -> subprocess.Popen[bytes]:
+    script = str(ROOT / "bench" / "fake_node.py")
+    options = ["--port", str(free_port()), "--node-id", node_id, "--coordinator", coordinator.url]
+    process = subprocess.Popen(
+        [sys.executable, script, *options, "--token", NODE_TOKEN, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: node_id in coordinator.node_ids(), 60, f"fake node {node_id} did not register")
+    return process
+
+
+@pytest.fixture
+def coordinator(tmp_path: Path) -> Iterator[CoordinatorProcess]:
+    process = start_coordinator(tmp_path, {"coordinator": {"breaker_failures": 2, "breaker_reset": 60}})
+    yield process
+    process.stop()
+
+
+def test_traceparent_travels_and_failing_nodes_are_retried_then_cut_off(
+    coordinator: CoordinatorProcess,
+) -> None:
+    good = start_fake_node(coordinator, "good")
+    bad = start_fake_node(coordinator, "bad", "--status", "500")
+    try:
+        for _ in range(12):
+            response = httpx.post(
+                coordinator.url + "/translate", json=TEXT, headers={"traceparent": TRACEPARENT}, timeout=30
+            )
+            assert response.status_code == 200, response.text
+            assert response.json() == {"translatedText": "Hello.", "node": "good", "traceparent": TRACEPARENT}
+        nodes = {n["id"]: n for n in coordinator.status()["nodes"]}
+        assert nodes["bad"]["circuit"] == "open" and nodes["bad"]["errors"] == 2
+        assert nodes["bad"]["last_error"] == "HTTP 500"
+        assert nodes["good"]["circuit"] == "closed"
+        metrics = httpx.get(coordinator.url + "/metrics", timeout=5).text
+        assert "udn_coordinator_retries_total 2.0" in metrics
+        assert 'udn_coordinator_node_requests_total{node="bad",outcome="server_error"} 2.0' in metrics
+        assert 'udn_coordinator_node_circuit_state{node="bad"} 2.0' in metrics
+        good.terminate()  # it deregisters on the way out
+        good.wait(30)
+        wait_for(lambda: "good" not in coordinator.node_ids(), 30)
+        refused = httpx.post(coordinator.url + "/translate", json=TEXT, timeout=30)
+        assert refused.status_code == 503, refused.text
+        assert "circuits are open" in refused.json()["error"]
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        ready = httpx.get(coordinator.url + "/ready", timeout=5)
+        assert ready.status_code == 503 and "circuit is open" in ready.json()["reason"]
+    finally:
+        for process in (good, bad):
+            process.terminate()
+            process.wait(30)
+
+
+def test_a_lone_failing_node_answer_is_passed_through(coordinator: CoordinatorProcess) -> None:
+    bad = start_fake_node(coordinator, "only", "--status", "503")
+    try:
+        response = httpx.post(coordinator.url + "/translate", json=TEXT, timeout=30)
+        assert response.status_code == 503  # no other node to retry on: the node's own answer
+        assert response.json()["error"] == "fake node only fails on purpose"
+    finally:
+        bad.terminate()
+        bad.wait(30)
+
+
+def test_no_node_at_all(coordinator: CoordinatorProcess) -> None:
+    response = httpx.post(coordinator.url + "/translate", json=TEXT, timeout=30)
+    assert response.status_code == 503
+    assert response.json()["error"] == "no decoder node is registered and ready"
+    assert response.headers["Retry-After"] == "1"
+    assert httpx.get(coordinator.url + "/languages", timeout=5).json() == []

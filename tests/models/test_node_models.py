@@ -1,0 +1,182 @@
+"""A real node with Hub pairs: on-demand loads, pre-warm gating /ready, eviction, admin, offline restart."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import NodeProcess, start_node, wait_until_ready
+from tests.fakehub import FakeHub
+from tests.models.conftest import ADMIN_TOKEN, BROKEN_REPO, REPO, hub_env, udn
+from universal_decoder_node.models import ModelStore
+
+WEIGHTS = "model.enpt.intgemm.alphas.bin"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def _translate(
+    node: NodeProcess, source: str, target: str, text: str = "Good morning, my friend."
+) -> httpx.Response:
+    return httpx.post(
+        node.url + "/translate", json={"q": text, "source": source, "target": target}, timeout=90
+    )
+
+
+def _models(node: NodeProcess) -> dict[str, Any]:
+    response = httpx.get(node.url + "/admin/models", headers=ADMIN, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()["pairs"]  # type: ignore[no-any-return]
+
+
+def _states(node: NodeProcess) -> dict[str, str]:
+    """Per pair, its state in the node's only worker."""
+    return {pair: next(iter(info["workers"].values()))["state"] for pair, info in _models(node).items()}
+
+
+def _wait_for(condition: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_on_demand_loading_eviction_and_admin(tmp_path: Path, hub: FakeHub) -> None:
+    config = {
+        "serving": {"workers": 1, "request_timeout": 60},
+        "adapters": {
+            "repos": {"en-es": f"{REPO}@v1", "en-fr": f"{REPO}@v1", "en-de": BROKEN_REPO},
+            "max_loaded": 3,
+            "pinned": ["en-fr"],
+        },
+    }
+    hub.gate = threading.Event()  # downloads stall until the test lets them go on
+    node = start_node(tmp_path, config, env=hub_env(tmp_path, hub))
+    try:
+        languages = httpx.get(node.url + "/languages", timeout=10).json()
+        assert {"code": "en", "name": "English", "targets": ["de", "es", "fr", "pt"]} in languages
+        assert _states(node)["en-es"] == "not_loaded"
+
+        with ThreadPoolExecutor(6) as pool:
+            waiting = [pool.submit(_translate, node, "en", "es") for _ in range(6)]
+            _wait_for(lambda: hub.file_downloads(WEIGHTS) >= 1, "the download to start")
+            # en-es is downloading: a loaded pair is still served, promptly.
+            served = _translate(node, "en", "pt")
+            assert served.status_code == 200 and "Bom dia" in served.json()["translatedText"]
+            assert not any(f.done() for f in waiting)
+            assert _states(node)["en-es"] == "loading"
+            hub.gate.set()
+            answers = [f.result() for f in waiting]
+        assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+        assert {a.json()["translatedText"] for a in answers} == {"Bom dia, meu amigo."}
+        # Six concurrent requests: one revision lookup, one download of each file, one load.
+        assert hub.count(contains="/revision/") == 1
+        assert hub.file_downloads(WEIGHTS) == 1
+        worker = next(iter(_models(node)["en-es"]["workers"].values()))
+        assert worker["loads"] == 1
+
+        # A corrupt download answers a clear 503 and leaves nothing loadable behind.
+        hub.corrupt.add(WEIGHTS)
+        broken = _translate(node, "en", "de")
+        assert broken.status_code == 503
+        assert f"'en-de' from {BROKEN_REPO}@main: {WEIGHTS} is corrupt" in broken.json()["error"]
+        assert [s.repo_id for s in ModelStore(tmp_path / "store").snapshots()] == [REPO]
+        assert _states(node)["en-de"] == "failed"
+        hub.corrupt.clear()
+
+        # max_loaded=3: en-pt, pt-en (loaded at start), en-es. en-fr (stored already) evicts pt-en,
+        # which has not been used since the warm-up; then pt-en evicts en-pt, now the least recent.
+        assert _translate(node, "en", "fr").status_code == 200
+        states = _states(node)
+        assert [p for p, s in sorted(states.items()) if s == "loaded"] == ["en-es", "en-fr", "en-pt"]
+        assert _translate(node, "pt", "en", "Bom dia.").status_code == 200
+        states = _states(node)
+        assert [p for p, s in sorted(states.items()) if s == "loaded"] == ["en-es", "en-fr", "pt-en"]
+        assert hub.file_downloads(WEIGHTS, REPO) == 1, "en-fr shares en-es's stored snapshot"
+
+        # Admin: unload, load again, a pinned pair refuses, the token is required.
+        unloaded = httpx.delete(node.url + "/admin/models/en-es", headers=ADMIN, timeout=30)
+        assert unloaded.status_code == 200 and set(unloaded.json()["workers"].values()) == {"unloaded"}
+        assert _states(node)["en-es"] == "not_loaded"
+        loaded = httpx.post(node.url + "/admin/models/en-es/load", headers=ADMIN, timeout=60)
+        assert loaded.status_code == 200, loaded.text
+        assert {w["state"] for w in loaded.json()["workers"].values()} == {"loaded"}
+        pinned = httpx.delete(node.url + "/admin/models/en-fr", headers=ADMIN, timeout=30)
+        assert pinned.status_code == 409 and "pinned" in pinned.json()["error"]
+        unknown = httpx.post(node.url + "/admin/models/xx-yy/load", headers=ADMIN, timeout=30)
+        assert unknown.status_code == 400 and "configured pairs: en-de, en-es" in unknown.json()["error"]
+        assert httpx.get(node.url + "/admin/models", timeout=10).status_code == 401
+        listing = _models(node)["en-es"]
+        assert listing["cached"] is True and listing["disk_bytes"] > 20_000_000
+
+        # The command line asks the node what is loaded.
+        node_config = tmp_path / f"node-{node.url.rsplit(':', 1)[1]}.yaml"
+        listing_cli = udn(
+            ["models", "list", "--config", str(node_config)], {**node.env, "COLUMNS": "200"}, tmp_path
+        )
+        assert listing_cli.returncode == 0, listing_cli.stderr
+        rows = {line.split()[1]: line for line in listing_cli.stdout.splitlines() if line.startswith("│")}
+        assert "1/1 workers" in rows["en-es"] and "yes (" in rows["en-es"]
+        assert "failed" in rows["en-de"] and "no" in rows["en-de"]
+
+        # An unknown pair is a 400 that lists what can be served.
+        response = _translate(node, "en", "xx")
+        assert response.status_code == 400
+        assert "available pairs: en-de, en-es, en-fr, en-pt, pt-en" in response.json()["error"]
+    finally:
+        node.stop()
+
+
+def test_prewarm_gates_ready_and_a_cached_restart_needs_no_network(tmp_path: Path, hub: FakeHub) -> None:
+    config: dict[str, Any] = {
+        "serving": {"workers": 2, "request_timeout": 30},
+        "adapters": {"repos": {"en-es": f"{REPO}@v1", "en-it": f"{REPO}@main"}, "prewarm": ["en-es"]},
+    }
+    hub.gate = threading.Event()
+    node = start_node(tmp_path, config, env=hub_env(tmp_path, hub), wait_ready=False)
+    try:
+        _wait_for(lambda: hub.file_downloads(WEIGHTS) >= 1, "the pre-warm download to start")
+        # While the pre-warm pair downloads, the node is not ready (not even listening, or a 503).
+        for _ in range(10):
+            with contextlib.suppress(httpx.TransportError):
+                assert httpx.get(node.url + "/ready", timeout=2).status_code == 503
+            time.sleep(0.1)
+        hub.gate.set()
+        wait_until_ready(node, 90)
+        workers = _models(node)["en-es"]["workers"]
+        assert len(workers) == 2
+        assert {w["state"] for w in workers.values()} == {"loaded"}
+        # Two workers pre-warmed the pair; one downloaded it while the other waited on the lock.
+        assert hub.file_downloads(WEIGHTS) == 1
+        assert hub.count(contains="/revision/") == 1
+        assert _translate(node, "en", "es").json() == {"translatedText": "Bom dia, meu amigo."}
+    finally:
+        node.stop()
+
+    # The Hub goes away; the node restarts offline from its store.
+    hub.stop()
+    node = start_node(tmp_path, config, env=hub_env(tmp_path, None))
+    try:
+        assert _translate(node, "en", "es").json() == {"translatedText": "Bom dia, meu amigo."}
+        missing = _translate(node, "en", "it")
+        assert missing.status_code == 503
+        # The reason itself, not a deadline passing while the node "loads".
+        error = missing.json()["error"]
+        assert f"cannot fetch language pair 'en-it' from {REPO}@main" in error and "offline mode" in error
+    finally:
+        node.stop()
+
+
+def test_prewarm_pair_that_cannot_be_had_stops_the_start_with_the_reason(tmp_path: Path) -> None:
+    config = {"adapters": {"repos": {"en-es": f"{REPO}@v1"}, "prewarm": ["en-es"]}}
+    node = start_node(tmp_path, config, env=hub_env(tmp_path, None), wait_ready=False)
+    try:
+        assert node.process.wait(90) != 0
+        assert f"cannot fetch language pair 'en-es' from {REPO}@v1: offline mode" in node.log()
+    finally:
+        node.stop()
