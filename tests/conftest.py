@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ class NodeProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    verify: ssl.SSLContext | bool = True  # for httpx: trusts the CA of a node serving TLS
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -74,8 +76,12 @@ def start_node(
     args: list[str] | None = None,
     ready_timeout: float = 180,
     wait_ready: bool = True,
+    tls_ca: str | None = None,
 ) -> NodeProcess:
-    """Start ``udn serve`` on a free port with ``config`` and wait until /ready answers 200."""
+    """Start ``udn serve`` on a free port with ``config`` and wait until /ready answers 200.
+
+    ``tls_ca``: the node serves HTTPS (pass ``--ssl-*`` in ``args``); trust this CA file.
+    """
     port = free_port()
     conf = {"serving": {"port": port, "host": "127.0.0.1"}}
     for section, values in (config or {}).items():
@@ -96,7 +102,9 @@ def start_node(
             cwd=tmp_path,
             start_new_session=True,
         )
-    node = NodeProcess(f"http://127.0.0.1:{port}", process, log_path, full_env)
+    scheme = "https" if tls_ca else "http"
+    verify = ssl.create_default_context(cafile=tls_ca) if tls_ca else True
+    node = NodeProcess(f"{scheme}://127.0.0.1:{port}", process, log_path, full_env, verify)
     if wait_ready:
         wait_until_ready(node, ready_timeout)
     return node
@@ -108,7 +116,7 @@ def wait_until_ready(node: NodeProcess, timeout: float) -> None:
         if node.process.poll() is not None:
             raise AssertionError(f"node exited with {node.process.returncode}:\n{node.log()}")
         try:
-            if httpx.get(node.url + "/ready", timeout=2).status_code == 200:
+            if httpx.get(node.url + "/ready", timeout=2, verify=node.verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

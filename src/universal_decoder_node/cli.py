@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="YAML configuration file (default: $UDN_CONFIG)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--ssl-certfile", type=Path, help="serve HTTPS with this PEM certificate (chain)")
+    serve.add_argument("--ssl-keyfile", type=Path, help="the certificate's PEM private key")
     serve.add_argument(
         "--coordinator", metavar="URL", help="register with this coordinator (needs UDN_NODE_TOKEN)"
     )
@@ -107,9 +109,30 @@ def _serve(args: argparse.Namespace) -> int:
         settings = load_settings(
             args.config, serving=settings.serving.model_dump(), registration=registration
         )
+    tls: dict[str, str] = {}
+    if args.ssl_certfile or args.ssl_keyfile:
+        if not (args.ssl_certfile and args.ssl_keyfile):
+            print("udn serve: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
+            return 2
+        for flag, path in (("--ssl-certfile", args.ssl_certfile), ("--ssl-keyfile", args.ssl_keyfile)):
+            if not path.is_file():
+                print(f"udn serve: {flag} {path}: no such file", file=sys.stderr)
+                return 2
+        import ssl
+
+        try:  # fail here, clearly, rather than in every forked API server
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                args.ssl_certfile, args.ssl_keyfile
+            )
+        except (ssl.SSLError, OSError) as exc:
+            print(
+                f"udn serve: cannot use {args.ssl_certfile} with {args.ssl_keyfile}: {exc}", file=sys.stderr
+            )
+            return 2
+        tls = {"ssl_certfile": str(args.ssl_certfile), "ssl_keyfile": str(args.ssl_keyfile)}
     from .serving.app import run
 
-    run(settings)
+    run(settings, **tls)
     return 0
 
 

@@ -92,6 +92,15 @@ class MemorySettings(_Section):
     gpu_memory_threshold_percent: float = Field(85.0, gt=0, le=100)
     auto_cleanup: bool = True
     cleanup_threshold_percent: float = Field(80.0, gt=0, le=100)
+    cleanup_hysteresis_percent: float = Field(
+        5.0, ge=0, le=50, description="Memory must fall this far below the cleanup threshold to re-arm it."
+    )
+    cleanup_min_interval_seconds: float = Field(
+        300.0, ge=0, description="Least time between two automatic cleanups."
+    )
+    unload_idle_after_seconds: float = Field(
+        300.0, ge=0, description="A cleanup unloads language pairs idle at least this long."
+    )
 
 
 class ProfilingSettings(_Section):
@@ -418,6 +427,9 @@ memory:
   gpu_memory_threshold_percent: 85
   auto_cleanup: true
   cleanup_threshold_percent: 80
+  cleanup_hysteresis_percent: 5      # memory must fall this far below 80% before the next auto cleanup
+  cleanup_min_interval_seconds: 300  # least time between two automatic cleanups
+  unload_idle_after_seconds: 300     # a cleanup unloads pairs idle at least this long
 
 profiling:
   enable_profiling: true

@@ -263,7 +263,7 @@ def wait_for(
 
 
 def start_registered_node(
-    tmp_path: Path, coordinator: CoordinatorProcess, node_id: str, timeout: float = 90
+    tmp_path: Path, coordinator: CoordinatorProcess, node_id: str, timeout: float = 180
 ) -> NodeProcess:
     """A real node with the bundled models, registered with ``coordinator`` as ``node_id``."""
     node = start_node(

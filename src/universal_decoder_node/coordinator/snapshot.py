@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..utils.atomic_write import write_atomic
 from .records import KeyRecord, NodeRecord
 
 FORMAT = "udn-coordinator-state"
@@ -70,26 +71,7 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> None:
         "checksum": _checksum(snapshot.version, snapshot.written_at, state),
         "state": state,
     }
-    data = json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8")
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".{path.name}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    # The rename is durable only once the directory entry is on disk.
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, json.dumps(document, indent=1, ensure_ascii=False))
 
 
 def read_snapshot(path: Path) -> Snapshot | None:

@@ -27,10 +27,14 @@ from ..engine import (
 )
 from ..engine.segment import count_segments
 from ..models import pair_sources, startup_pairs
+from ..utils import tracing
+from ..utils.memory_manager import MemoryManager
+from ..utils.profiler import function_profiler, profile_section
 from . import metrics
 from .errors import engine_error_status
 from .model_admin import worker_handlers
 from .worker_control import ControlChannel, ControlServer
+from .worker_ops import WorkerOperations, inference_threads, prepare_allocator
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,8 @@ class TranslationAPI(ls.LitAPI):
         self.registry: PairRegistry | None = None
         self.translator: BatchTranslator | None = None
         self._control_server: ControlServer | None = None
+        self.ops: WorkerOperations | None = None
+        self.worker_id = "0"
         self._last_memory_sample = 0.0
 
     def setup(self, device: str) -> None:
@@ -59,9 +65,23 @@ class TranslationAPI(ls.LitAPI):
         Other configured pairs load on demand (``predict``). A pre-warm pair that cannot be
         had fails the worker, and with it the node's start, with the reason.
         """
-        self.registry = build_registry(self.settings)
+        self.worker_id = os.environ.get("LITSERVE_WORKER_ID", "0")
+        profiling = self.settings.profiling
+        function_profiler.configure(
+            enabled=profiling.enable_profiling,
+            bottleneck_threshold_ms=profiling.bottleneck_threshold_ms,
+            output_dir=profiling.profile_output_dir,
+            export_format=profiling.export_format,
+        )
+        MemoryManager.get_instance().configure(self.settings.memory)
+        tracing.setup_tracing(role=f"worker-{self.worker_id}")
+        allocator = prepare_allocator()
+        threads = inference_threads(self.settings)
+        self.registry = build_registry(self.settings, threads["threads"])
         # Never wait for a load inside a batch: the other pairs' requests would wait too.
-        self.translator = BatchTranslator(self.registry, self.settings.serving.threads, wait_for_load=False)
+        self.translator = BatchTranslator(self.registry, threads["threads"], wait_for_load=False)
+        applied = {**self.registry.backend.settings(), **threads, "allocator": allocator}
+        log.info("worker %s inference settings: %s", self.worker_id, applied)
         for pair in startup_pairs(self.settings, pair_sources(self.settings)):
             started = time.monotonic()
             self.registry.load(pair)
@@ -69,9 +89,16 @@ class TranslationAPI(ls.LitAPI):
                 source = pair.split("-", 1)[0]
                 self.translator.translate([TranslationJob(pair, [WARMUP_TEXT.get(source, "Hello.")])])
             log.info("pair %s loaded and warmed in %.2fs", pair, time.monotonic() - started)
+        self.ops = WorkerOperations(
+            self.settings, self.registry, applied, on_change=lambda: self._sample_memory(force=True)
+        )
+        self.ops.start()
         if self.control is not None:
-            handlers = worker_handlers(self.registry, self.settings.adapters.download_timeout)
-            self._control_server = self.control.serve(f"worker-{os.getpid()}", handlers)
+            handlers = {
+                **worker_handlers(self.registry, self.settings.adapters.download_timeout),
+                **self.ops.handlers(),
+            }
+            self._control_server = self.control.serve(f"worker-{self.worker_id}", handlers)
         self._sample_memory(force=True)
 
     def decode_request(self, request: Any, **kwargs: Any) -> Any:
@@ -99,30 +126,36 @@ class TranslationAPI(ls.LitAPI):
         results: list[dict[str, Any] | None] = [None] * len(x)
         jobs: list[TranslationJob] = []
         positions: list[int] = []
-        for i, item in enumerate(x):
-            metrics.QUEUE_TIME.observe(max(0.0, started - item["enqueued"]))
-            if started > item["deadline"]:
-                # The client has given up (or will, before we finish): do not spend cores on it.
-                waited = started - item["enqueued"]
-                results[i] = _error(504, f"request waited {waited:.1f}s in the queue, past its deadline")
-                metrics.REQUEST_ERRORS.labels("deadline").inc()
-                continue
-            jobs.append(TranslationJob(item["pair"], item["texts"]))
-            positions.append(i)
-        outputs = self.translator.translate(jobs) if jobs else []
-        for i, job, out in zip(positions, jobs, outputs, strict=True):
-            if isinstance(out, PairLoading):
-                # The API server asks again shortly (serving.routes.TranslationSpec.submit).
-                results[i] = {**_error(503, str(out)), "loading": True}
-            elif isinstance(out, EngineError):
-                results[i] = _error(engine_error_status(out), str(out))
-                metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
-            else:
-                results[i] = {"ok": True, "translations": out}
-                metrics.SENTENCES.labels(job.pair).inc(
-                    count_segments(job.texts, self.translator.max_segment_chars)
-                )
-                metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
+        with tracing.batch_trace(x, **{"udn.batch.size": len(x), "udn.worker": self.worker_id}) as trace:
+            with profile_section("prepare_inputs"):
+                for i, item in enumerate(x):
+                    metrics.QUEUE_TIME.observe(max(0.0, started - item["enqueued"]))
+                    if started > item["deadline"]:
+                        # The client has given up (or will, before we finish): do not spend cores on it.
+                        waited = started - item["enqueued"]
+                        results[i] = _error(
+                            504, f"request waited {waited:.1f}s in the queue, past its deadline"
+                        )
+                        metrics.REQUEST_ERRORS.labels("deadline").inc()
+                        continue
+                    jobs.append(TranslationJob(item["pair"], item["texts"]))
+                    positions.append(i)
+            with profile_section("inference"), trace.section("udn.inference", **{"udn.jobs": len(jobs)}):
+                outputs = self.translator.translate(jobs) if jobs else []
+            with profile_section("postprocess"):
+                for i, job, out in zip(positions, jobs, outputs, strict=True):
+                    if isinstance(out, PairLoading):
+                        # The API server asks again shortly (serving.routes.TranslationSpec.submit).
+                        results[i] = {**_error(503, str(out)), "loading": True}
+                    elif isinstance(out, EngineError):
+                        results[i] = _error(engine_error_status(out), str(out))
+                        metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
+                    else:
+                        results[i] = {"ok": True, "translations": out}
+                        metrics.SENTENCES.labels(job.pair).inc(
+                            count_segments(job.texts, self.translator.max_segment_chars)
+                        )
+                        metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
         metrics.INFERENCE_TIME.observe(time.monotonic() - started)
         self._sample_memory()
         return [r if r is not None else _error(500, "no result") for r in results]
@@ -141,13 +174,16 @@ class TranslationAPI(ls.LitAPI):
                 metrics.MODEL_MEMORY.labels(pair).set(float(info.get("memory_bytes", 0)))  # type: ignore[arg-type]
 
 
-def build_registry(settings: Settings) -> PairRegistry:
-    """Every configured pair, none loaded yet, bounded by the ``adapters`` limits."""
+def build_registry(settings: Settings, threads: int | None = None) -> PairRegistry:
+    """Every configured pair, none loaded yet, bounded by the ``adapters`` limits.
+
+    ``threads`` (translation threads) defaults to ``serving.threads``.
+    """
     adapters = settings.adapters
     budget = adapters.memory_budget_mb
     return PairRegistry(
         pair_sources(settings),
-        BergamotBackend(settings.serving.threads),
+        BergamotBackend(threads or settings.serving.threads),
         pinned=frozenset(adapters.pinned),
         max_loaded=adapters.max_loaded,
         memory_budget_bytes=int(budget * 1024 * 1024) if budget is not None else None,

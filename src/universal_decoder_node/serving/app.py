@@ -9,9 +9,12 @@ from typing import Any
 import litserve as ls
 
 from ..config import Settings
+from ..utils import tracing
+from ..utils.https_middleware import add_https_middleware
 from .api import TranslationAPI
 from .errors import install_error_handlers
 from .model_admin import add_model_admin_routes
+from .operations import NodeOperations, add_operations_routes
 from .registration import registered
 from .request_metrics import RequestMetricsMiddleware
 from .routes import TranslationSpec, add_node_routes
@@ -26,7 +29,7 @@ COUNTED_ENDPOINTS = frozenset(
 
 def build_server(settings: Settings) -> ls.LitServer:
     spec = TranslationSpec(settings)
-    # Admin requests reach the models in the inference workers through this channel.
+    # Admin and operations requests reach the models in the inference workers through this channel.
     control = ControlChannel.create()
     atexit.register(control.close)
     api = TranslationAPI(settings, spec=spec, control=control)
@@ -42,8 +45,22 @@ def build_server(settings: Settings) -> ls.LitServer:
         middlewares=[(RequestMetricsMiddleware, {"endpoints": COUNTED_ENDPOINTS})],
     )
     install_error_handlers(server.app)
-    add_node_routes(server.app, server, settings)
+    ops = NodeOperations(settings, control)
+    add_node_routes(server.app, server, settings, status_extras=ops.status_extras)
     add_model_admin_routes(server.app, settings, control)
+    add_operations_routes(server.app, ops, settings)
+    server.app.router.lifespan_context = ops.lifespan(server.app.router.lifespan_context)
+    https = settings.https
+    # Added last, so it is the outermost middleware: redirects happen before anything else.
+    add_https_middleware(
+        server.app,
+        enforce_https=https.enforce_https,
+        https_port=https.https_port,
+        exempt_paths=https.exempt_paths,
+        trusted_proxies=https.trusted_proxies,
+        allowed_hosts=https.allowed_hosts,
+    )
+    tracing.instrument_app(server.app)
     return server
 
 
@@ -52,9 +69,12 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
 
     ``registered`` turns SIGTERM into LitServe's graceful shutdown (LitServe stops its API
     servers, workers and queue manager only on KeyboardInterrupt) and, when a coordinator is
-    configured, registers the node and deregisters it first.
+    configured, registers the node and deregisters it first. ``uvicorn_kwargs`` go to uvicorn
+    (for example ``ssl_certfile`` and ``ssl_keyfile``).
     """
     server = build_server(settings)
+    # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware, so both agree.
+    uvicorn_kwargs.setdefault("forwarded_allow_ips", list(settings.https.trusted_proxies))
     with registered(settings):
         server.run(
             host=settings.serving.host,

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engine import EngineError, ModelLoadError, PairLoading, UnsupportedPairError
+from ..utils.profiler import ProfileExportError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EngineError)
     async def _engine_error(_: Request, exc: EngineError) -> JSONResponse:
         return error_response(engine_error_status(exc), str(exc))
+
+    @app.exception_handler(ProfileExportError)
+    async def _profile_export_error(_: Request, exc: ProfileExportError) -> JSONResponse:
+        # The node's profile_output_dir is not writable: a server-side problem, said plainly.
+        return error_response(500, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

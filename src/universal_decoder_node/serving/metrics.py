@@ -73,6 +73,15 @@ SYSTEM_MEMORY_PERCENT = Gauge(
 GPU_MEMORY_PERCENT = Gauge(
     "udn_gpu_memory_percent", "GPU memory in use, percent.", multiprocess_mode="livemax"
 )
+MEMORY_ALERTS = Counter(
+    "udn_memory_alerts_total", "Memory alerts raised by the node's memory monitor, by kind.", ["kind"]
+)
+MEMORY_CLEANUPS = Counter(
+    "udn_memory_cleanups_total", "Memory cleanups run in inference workers, by trigger.", ["trigger"]
+)
+MEMORY_CLEANUP_FREED = Counter(
+    "udn_memory_cleanup_freed_bytes_total", "Resident memory the cleanups gave back, in bytes."
+)
 
 
 def multiprocess_enabled() -> bool:
@@ -82,6 +91,22 @@ def multiprocess_enabled() -> bool:
 def mark_process_dead(pid: int) -> None:
     if multiprocess_enabled():
         _multiprocess.mark_process_dead(pid)
+
+
+def current_values(names: frozenset[str]) -> dict[str, float]:
+    """The node-wide value of each named sample (for example ``udn_batch_size_count``), summed
+    over labels and processes; names with no sample yet are left out."""
+    if multiprocess_enabled():
+        registry = CollectorRegistry()
+        _multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY as registry
+    values: dict[str, float] = {}
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name in names:
+                values[sample.name] = values.get(sample.name, 0.0) + float(sample.value)
+    return values
 
 
 def render() -> tuple[bytes, str]:

@@ -53,13 +53,22 @@ def worker_handlers(registry: PairRegistry, load_timeout: float) -> dict[str, Ha
         registry.source(pair)
         return {"pair": pair, "result": registry.try_unload(pair)}
 
+    return {"models": models, "load": load, "unload": unload, "unload_idle": unload_idle_handler(registry)}
+
+
+def unload_idle_handler(registry: PairRegistry) -> Handler:
+    """The ``unload_idle`` operation: ``{"keep", "idle_seconds"}`` -> ``{"unloaded": [pairs]}``.
+
+    The one way a worker frees idle models (the memory manager's cleanup hook calls it too):
+    least recently used first, never a pinned or busy pair.
+    """
+
     def unload_idle(request: dict[str, Any]) -> dict[str, Any]:
-        # The memory manager's cleanup: the same LRU order, never a pinned or busy pair.
         keep = int(request.get("keep", 0))
         idle = float(request.get("idle_seconds", 0.0))
         return {"unloaded": registry.unload_idle(keep=keep, idle_seconds=idle)}
 
-    return {"models": models, "load": load, "unload": unload, "unload_idle": unload_idle}
+    return unload_idle
 
 
 def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlChannel) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import litserve as ls
@@ -22,6 +23,7 @@ from litserve.utils import LitAPIStatus, ResponseBufferItem, WorkerSetupStatus
 from .. import __version__
 from ..config import Settings
 from ..models import pair_sources
+from ..utils import tracing
 from ..utils.memory_manager import MemoryManager
 from . import metrics
 from .errors import ClientError
@@ -132,6 +134,7 @@ class TranslationSpec(LitSpec):
         event = asyncio.Event()
         self.response_buffer[uid] = ResponseBufferItem(event=event)
         item = {"pair": pair, "texts": texts, "deadline": deadline, "enqueued": now}
+        item.update(tracing.trace_headers())  # the worker continues this request's trace
         metrics.QUEUED.inc()
         try:
             self.request_queue.put_nowait((self.response_queue_id, uid, now, item))
@@ -171,8 +174,16 @@ def format_uptime(seconds: float) -> str:
     return f"{prefix}{hours}h {minutes}m {secs}s"
 
 
-def add_node_routes(app: FastAPI, server: ls.LitServer, settings: Settings) -> None:
-    """Health, readiness, status, languages and metrics: routes that need no inference worker."""
+def add_node_routes(
+    app: FastAPI,
+    server: ls.LitServer,
+    settings: Settings,
+    status_extras: Callable[[], dict[str, Any]] | None = None,
+) -> None:
+    """Health, readiness, status, languages and metrics: routes that need no inference worker.
+
+    ``status_extras`` adds keys to /status (it runs in a thread, so it may read files).
+    """
     started = time.time()
     language_list = languages(settings)
 
@@ -224,6 +235,8 @@ def add_node_routes(app: FastAPI, server: ls.LitServer, settings: Settings) -> N
         }
         if not stats["gpu_available"]:
             body["gpu_unavailable_reason"] = stats.get("gpu_unavailable_reason", "no GPU found")
+        if status_extras is not None:
+            body.update(await asyncio.to_thread(status_extras))
         return body
 
     @app.get("/metrics")

@@ -51,7 +51,10 @@ class ControlChannel:
 
     def serve(self, name: str, handlers: Mapping[str, Handler]) -> ControlServer:
         """Start answering requests on this process's socket (a daemon thread)."""
-        server = ControlServer(self.directory / f"{name}{_SUFFIX}", self.authkey, dict(handlers))
+        path = self.directory / f"{name}{_SUFFIX}"
+        # A worker LitServe restarted under the same name finds its predecessor's socket.
+        path.unlink(missing_ok=True)
+        server = ControlServer(path, self.authkey, dict(handlers))
         server.start()
         return server
 

@@ -1,27 +1,43 @@
-"""Persist files the way Redis writes its snapshots: temporary file, flush, fsync, rename."""
+"""Persist files the way Redis writes its snapshots: temporary file, flush, fsync, rename, fsync dir.
+
+The one way this package writes a file that readers may see at any moment (model store
+manifests and refs, the coordinator's state file, profiler exports, the memory alerts file).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old content or the new, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644) -> Path:
+    """Replace ``path`` with ``data`` so that readers see the old content or the new, never a part.
+
+    ``str`` data is written as UTF-8; the file gets permissions ``mode``. Creates missing parent
+    directories. Raises OSError (naming the path) when the directory cannot be created or
+    written; the previous file is then left intact and no temporary file is left behind.
+    """
+    target = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    directory = target.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    # The rename itself is durable only once the directory entry is flushed.
+    fsync_dir(directory)
+    return target
 
 
 def fsync_tree(root: Path) -> None:

@@ -1,0 +1,286 @@
+"""What profiling and tracing cost: node throughput with them on, off, and taken out, in one run.
+
+Three real nodes (bundled en->pt model) are started side by side:
+
+- ``none``: the node with the instrumentation taken out (bench/_uninstrumented_node.py);
+- ``off``:  the normal node with profiling disabled and no tracing configured;
+- ``on``:   profiling enabled and every request traced, spans exported over OTLP/HTTP to a
+  receiver in this process;
+- ``on10``: the same with the standard head sampler keeping one trace in ten
+  (``OTEL_TRACES_SAMPLER=parentbased_traceidratio``, ``OTEL_TRACES_SAMPLER_ARG=0.1``).
+
+Each round sends the same closed-loop load (``--concurrency`` clients, ``--sentences`` short
+sentences per request) to every node in turn, rotating the order, for ``--seconds`` each;
+the median over rounds is compared with ``none``. Besides requests per second it reports
+the CPU time all of a node's processes spent per request: on a machine shared with other
+work, wall-clock throughput swings with the neighbours' load, while CPU time per request is
+what the instrumentation adds, and what a dedicated CPU-bound node's throughput is
+inversely proportional to. It also times a disabled ``@profile`` call and a disabled
+``profile_section`` in nanoseconds against the bare call.
+
+Usage: .venv/bin/python bench/instrumentation_overhead.py [--rounds 5] [--seconds 8]
+Targets: ``on`` loses at most 3% of ``none``'s throughput; ``off`` at most 0.5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import timeit
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import yaml
+
+from universal_decoder_node.utils.profiler import FunctionProfiler, profile, profile_section
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCES = [
+    "The weather is nice today.",
+    "Where is the train station?",
+    "We will meet again tomorrow morning.",
+    "This book is very interesting.",
+]
+
+
+def disabled_call_cost(number: int = 2_000_000, repeat: int = 7) -> dict[str, float]:
+    """Nanoseconds per call, best of ``repeat``: bare call, disabled @profile, disabled section."""
+    prof = FunctionProfiler(enabled=False)
+
+    def bare(x: int) -> int:
+        return x
+
+    decorated = profile(name="bare", profiler=prof)(bare)
+    enabled_prof = FunctionProfiler(enabled=True)
+    enabled = profile(name="bare", profiler=enabled_prof)(bare)
+
+    def with_section() -> None:
+        with profile_section("s", prof):
+            pass
+
+    def without_section() -> None:
+        pass
+
+    def best(stmt: Any, n: int = number) -> float:
+        return min(timeit.repeat(stmt, number=n, repeat=repeat)) / n * 1e9
+
+    return {
+        "bare_call_ns": best(lambda: bare(1)),
+        "profile_disabled_ns": best(lambda: decorated(1)),
+        "profile_enabled_ns": best(lambda: enabled(1), number // 10),
+        "empty_block_ns": best(without_section),
+        "section_disabled_ns": best(with_section),
+    }
+
+
+class _Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP endpoint that accepts and discards span batches."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.posts += 1  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_node(
+    name: str, workdir: Path, command: list[str], env: dict[str, str]
+) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    config = workdir / f"{name}.yaml"
+    config.write_text(
+        yaml.safe_dump({"serving": {"port": port, "workers": 1}, "memory": {"enable_monitoring": False}})
+    )
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **env}
+    for key in ("PROMETHEUS_MULTIPROC_DIR", "UDN_CONFIG", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SDK_DISABLED"):
+        full_env.pop(key, None)
+    full_env.update(env)
+    log = (workdir / f"{name}.log").open("wb")
+    proc = subprocess.Popen(
+        [*command, "serve", "--config", str(config)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=full_env,
+        cwd=workdir,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"node {name} exited: {(workdir / f'{name}.log').read_text()}")
+        try:
+            if httpx.get(url + "/ready", timeout=2).status_code == 200:
+                return url, proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"node {name} not ready")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (workers, API servers)."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+async def load(url: str, seconds: float, concurrency: int, sentences: int) -> tuple[float, int]:
+    """Closed-loop load: (requests per second, requests completed) over ``seconds``."""
+    done = 0
+    stop = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
+        async def one_client(k: int) -> None:
+            nonlocal done
+            i = k
+            while time.monotonic() < stop:
+                text = " ".join(SENTENCES[(i + j) % len(SENTENCES)] for j in range(sentences))
+                r = await client.post("/translate", json={"q": text, "source": "en", "target": "pt"})
+                if r.status_code != 200:
+                    raise SystemExit(f"{url}: {r.status_code} {r.text}")
+                done += 1
+                i += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(one_client(k) for k in range(concurrency)))
+        return done / (time.monotonic() - started), done
+
+
+def measure(url: str, pid: int, seconds: float, concurrency: int, sentences: int) -> tuple[float, float]:
+    """(requests per second, node CPU milliseconds per request) over one slice of load."""
+    before = cpu_seconds(pid)
+    rps, done = asyncio.run(load(url, seconds, concurrency, sentences))
+    return rps, 1000 * (cpu_seconds(pid) - before) / max(done, 1)
+
+
+def report(title: str, unit: str, values: dict[str, list[float]], digits: int) -> dict[str, float]:
+    median = {n: statistics.median(v) for n, v in values.items()}
+    print(title)
+    for name, v in values.items():
+        spread = f"{min(v):.{digits}f}-{max(v):.{digits}f}"
+        ratio = median[name] / median["none"]
+        print(
+            f"  {name:5s} {median[name]:9.{digits}f} {unit}   (rounds {spread})   ratio to none {ratio:.4f}"
+        )
+    return median
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--sentences", type=int, default=1, help="sentences per request (default 1)")
+    args = parser.parse_args()
+
+    costs = disabled_call_cost()
+    print("Disabled instrumentation, per call (best of 7):")
+    print(f"  bare function call          {costs['bare_call_ns']:7.1f} ns")
+    extra = costs["profile_disabled_ns"] - costs["bare_call_ns"]
+    print(f"  @profile, profiling off     {costs['profile_disabled_ns']:7.1f} ns  (+{extra:.1f} ns)")
+    print(f"  @profile, profiling on      {costs['profile_enabled_ns']:7.1f} ns")
+    print(f"  empty block                 {costs['empty_block_ns']:7.1f} ns")
+    extra = costs["section_disabled_ns"] - costs["empty_block_ns"]
+    print(f"  profile_section, off        {costs['section_disabled_ns']:7.1f} ns  (+{extra:.1f} ns)")
+
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    sink.posts = 0  # type: ignore[attr-defined]
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    otlp = f"http://127.0.0.1:{sink.server_address[1]}"
+    udn = [sys.executable, "-m", "universal_decoder_node.cli"]
+    traced = {"UDN_PROFILING__ENABLE_PROFILING": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": otlp}
+    configs: dict[str, tuple[list[str], dict[str, str]]] = {
+        "none": (
+            [sys.executable, str(ROOT / "bench" / "_uninstrumented_node.py")],
+            {"UDN_PROFILING__ENABLE_PROFILING": "false"},
+        ),
+        "off": (udn, {"UDN_PROFILING__ENABLE_PROFILING": "false"}),
+        "on": (udn, traced),
+        "on10": (
+            udn,
+            {**traced, "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+        ),
+    }
+    nodes: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    rps: dict[str, list[float]] = {name: [] for name in configs}
+    cpu: dict[str, list[float]] = {name: [] for name in configs}
+    names = list(configs)
+    with tempfile.TemporaryDirectory(prefix="udn-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            for name, (command, env) in configs.items():
+                nodes[name] = start_node(name, workdir, command, env)
+            for name in names:  # warm each node's path up once
+                measure(nodes[name][0], nodes[name][1].pid, 1.0, args.concurrency, args.sentences)
+            for r in range(args.rounds):
+                shift = r % len(names)
+                for name in names[shift:] + names[:shift]:
+                    url, proc = nodes[name]
+                    speed, cpu_ms = measure(url, proc.pid, args.seconds, args.concurrency, args.sentences)
+                    rps[name].append(speed)
+                    cpu[name].append(cpu_ms)
+                print(
+                    f"round {r + 1}: "
+                    + ", ".join(f"{n} {rps[n][-1]:.1f} req/s {cpu[n][-1]:.2f} ms" for n in names)
+                )
+        finally:
+            for _, proc in nodes.values():
+                proc.terminate()  # udn serve shuts its whole process tree down on SIGTERM
+            for _, proc in nodes.values():
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    sink.shutdown()
+
+    print(
+        f"\n{args.rounds} rounds of {args.seconds:g}s per node, {args.concurrency} clients, "
+        f"{args.sentences} sentence(s) per request, {os.cpu_count()} cores "
+        "(if the machine is shared, read the spread as well)."
+    )
+    speed = report("Throughput, median:", "req/s", rps, 1)
+    cost = report("Node CPU time per request (all its processes), median:", "ms   ", cpu, 3)
+    for name, target in (("on", 3.0), ("on10", 3.0), ("off", 0.5)):
+        lost = 100 * (1 - speed[name] / speed["none"])
+        extra_cpu = 100 * (cost[name] / cost["none"] - 1)
+        print(
+            f"  {name:4s}: throughput {lost:+.2f}% lost, CPU per request {extra_cpu:+.2f}% "
+            f"(target: at most {target:g}% lost)"
+        )
+    print(f"  OTLP export requests received from the traced nodes: {sink.posts}")  # type: ignore[attr-defined]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

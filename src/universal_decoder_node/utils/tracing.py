@@ -1,0 +1,317 @@
+"""OpenTelemetry tracing for a decoder node: an optional extra (``pip install universal-decoder-node[otel]``).
+
+``setup_tracing(app)`` is the one call: it installs a tracer provider for this process
+(service name ``decoder-node``) exporting over OTLP/HTTP, and instruments the FastAPI app so
+each HTTP request gets a server span; an incoming ``traceparent`` continues the caller's
+trace. ``/health`` and ``/metrics`` are not traced.
+
+Configuration is the standard OpenTelemetry environment:
+
+- ``OTEL_EXPORTER_OTLP_ENDPOINT`` (base URL; ``/v1/traces`` is appended unless it is already
+  there) or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (used as given). Tracing is on when one of
+  them is set, or when ``OTEL_TRACES_EXPORTER`` is ``otlp`` or ``console``.
+- ``OTEL_TRACES_EXPORTER=none`` or ``OTEL_SDK_DISABLED=true`` switch it off.
+- ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_HEADERS``,
+  ``OTEL_BSP_*`` and the other SDK variables work as documented by OpenTelemetry.
+
+Work crosses into LitServe's inference workers as a plain dict: ``trace_headers()`` gives
+the ``traceparent`` (and ``tracestate``) to put into it, and ``batch_trace(items)`` in the
+worker starts, for every traced item, a ``udn.batch`` span (with the time the item waited
+for a worker) whose children (``section("udn.inference")``) cover the work.
+
+Without the extra installed, or with tracing off, every function here is a cheap no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "decoder-node"
+UNTRACED_PATHS = ("/health", "/metrics")
+TRACES_PATH = "/v1/traces"
+DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
+_PROPAGATED = ("traceparent", "tracestate")
+# The FastAPI instrumentation matches these against the full URL (scheme://host/path).
+_EXCLUDED_URLS = r"^[a-z]+://[^/]+/(" + "|".join(p.lstrip("/") for p in UNTRACED_PATHS) + r")/?$"
+
+_lock = threading.Lock()
+_provider: Any = None  # this process's SDK TracerProvider once set up
+_tracer: Any = None  # its tracer for the node's own spans (looking one up costs as much as a span)
+_active = False  # read on every request; a plain global is the cheapest check
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    """What the environment asks for; ``reason`` says why tracing is off when it is."""
+
+    enabled: bool
+    exporter: str  # "otlp", "console" or "none"
+    endpoint: str | None
+    reason: str = ""
+
+
+def traces_endpoint(env: Mapping[str, str]) -> str:
+    """The OTLP/HTTP traces URL: the signal-specific variable as given, else base + ``/v1/traces``."""
+    specific = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if specific:
+        return specific
+    base = (env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or DEFAULT_OTLP_ENDPOINT).rstrip("/")
+    # A base that already names the signal path is a common mistake; do not double it.
+    if base.endswith(TRACES_PATH):
+        return base
+    return base + TRACES_PATH
+
+
+def tracing_config(env: Mapping[str, str] | None = None) -> TracingConfig:
+    """Read the standard OTEL_* variables (``os.environ`` by default)."""
+    env = os.environ if env is None else env
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return TracingConfig(False, "none", None, "OTEL_SDK_DISABLED=true")
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    names = [e.strip() for e in exporter.split(",") if e.strip()]
+    if "none" in names:
+        return TracingConfig(False, "none", None, "OTEL_TRACES_EXPORTER=none")
+    if "console" in names:
+        return TracingConfig(True, "console", None)
+    endpoint_set = bool(
+        env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+        or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    )
+    if not endpoint_set and "otlp" not in names:
+        return TracingConfig(False, "none", None, "no OTEL_EXPORTER_OTLP_ENDPOINT is set")
+    return TracingConfig(True, "otlp", traces_endpoint(env))
+
+
+def available() -> bool:
+    """Whether the ``otel`` extra is installed."""
+    try:
+        import opentelemetry.sdk.trace  # noqa: F401
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def is_active() -> bool:
+    """Whether this process exports spans."""
+    return _active
+
+
+def setup_tracing(
+    app: Any = None,
+    *,
+    service_name: str = SERVICE_NAME,
+    role: str | None = None,
+    exporter: Any = None,
+) -> bool:
+    """Set tracing up for this process and, if given, instrument the FastAPI ``app``.
+
+    ``role`` (for example ``api`` or ``worker-0``) becomes the ``udn.process.role`` resource
+    attribute. ``exporter`` replaces the OTLP exporter (tests pass an in-memory one); it is
+    still subject to ``OTEL_SDK_DISABLED``. Returns whether spans are exported; calling it
+    again in the same process only instruments ``app``.
+    """
+    global _provider, _active, _tracer
+    config = tracing_config()
+    if exporter is None and not config.enabled:
+        log.debug("tracing off: %s", config.reason)
+        return False
+    if exporter is not None and config.reason == "OTEL_SDK_DISABLED=true":
+        return False
+    if not available():
+        log.warning(
+            "tracing requested but the otel extra is not installed; "
+            "pip install 'universal-decoder-node[otel]'"
+        )
+        return False
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    with _lock:
+        if _provider is None:
+            attributes: dict[str, Any] = {
+                "service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
+                "process.pid": os.getpid(),
+            }
+            if role:
+                attributes["udn.process.role"] = role
+            provider = TracerProvider(resource=Resource.create(attributes))
+            if exporter is None:
+                if config.exporter == "console":
+                    exporter = ConsoleSpanExporter()
+                else:
+                    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+                    exporter = OTLPSpanExporter(endpoint=config.endpoint)
+            provider.add_span_processor(BatchSpanProcessor(exporter))
+            trace.set_tracer_provider(provider)
+            _provider = provider
+            _tracer = provider.get_tracer(__name__)
+            _active = True
+            log.info(
+                "tracing on: %s exporter%s",
+                config.exporter,
+                f" to {config.endpoint}" if config.endpoint else "",
+            )
+    if app is not None:
+        instrument_app(app)
+    return True
+
+
+def instrument_app(app: Any) -> bool:
+    """Give every HTTP request to ``app`` a server span (not /health, /metrics); False when off.
+
+    Safe to call before ``setup_tracing`` in the same process or in a process forked later:
+    spans go to whichever provider is set when the request arrives.
+    """
+    if not (tracing_config().enabled or _active) or not available():
+        return False
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    if getattr(app, "_is_instrumented_by_opentelemetry", False):
+        return True
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=_EXCLUDED_URLS, exclude_spans=["receive", "send"])
+    return True
+
+
+def force_flush(timeout_millis: int = 5000) -> bool:
+    """Export every finished span now (tests, shutdown); True when nothing was left behind."""
+    provider = _provider
+    if provider is None:
+        return True
+    return bool(provider.force_flush(timeout_millis))
+
+
+def trace_headers() -> dict[str, str]:
+    """The current trace context as W3C headers (``traceparent``, ``tracestate``); empty when off."""
+    if not _active:
+        return {}
+    from opentelemetry import propagate
+
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return {k: v for k, v in carrier.items() if k in _PROPAGATED}
+
+
+def start_span(name: str, **attributes: Any) -> AbstractContextManager[Any]:
+    """A span around a block, child of the current one; a no-op context when tracing is off."""
+    if not _active:
+        return nullcontext()
+    from opentelemetry import trace
+
+    return (_tracer or trace.get_tracer(__name__)).start_as_current_span(name, attributes=attributes or None)
+
+
+class _NoTrace:
+    """What ``batch_trace`` returns while tracing is off or no item carries a trace."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> _NoTrace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def section(self, name: str, **attributes: Any) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+_NO_TRACE = _NoTrace()
+
+
+class BatchTrace:
+    """Spans for one batch in an inference worker: one ``udn.batch`` span per traced item."""
+
+    def __init__(self, items: Sequence[Mapping[str, Any]], attributes: Mapping[str, Any]) -> None:
+        from opentelemetry import propagate, trace
+
+        self._trace = trace
+        self._tracer = _tracer or trace.get_tracer(__name__)
+        now = time.monotonic()
+        self._spans: list[Any] = []
+        for item in items:
+            if "traceparent" not in item:
+                continue
+            parent = propagate.extract({k: item[k] for k in _PROPAGATED if k in item})
+            item_attributes = {
+                **attributes,
+                "udn.pair": str(item.get("pair", "")),
+                "udn.texts": len(item.get("texts", ())),
+            }
+            enqueued = item.get("enqueued")
+            if isinstance(enqueued, int | float):
+                # CLOCK_MONOTONIC is system-wide, so the API process's enqueue time is comparable.
+                # An attribute rather than a span of its own: a span per request costs more.
+                item_attributes["udn.queue.wait_ms"] = round(max(0.0, now - float(enqueued)) * 1000, 3)
+            self._spans.append(
+                self._tracer.start_span("udn.batch", context=parent, attributes=item_attributes)
+            )
+
+    def __enter__(self) -> BatchTrace:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for span in self._spans:
+            if exc is not None:
+                span.record_exception(exc)
+                span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, str(exc)))
+            span.end()
+
+    @contextmanager
+    def section(self, name: str, **attributes: Any) -> Iterator[None]:
+        """A child span of every item's batch span, around the block."""
+        children = [
+            self._tracer.start_span(
+                name, context=self._trace.set_span_in_context(span), attributes=attributes or None
+            )
+            for span in self._spans
+        ]
+        try:
+            yield
+        except BaseException as exc:
+            for child in children:
+                child.record_exception(exc)
+                child.set_status(self._trace.Status(self._trace.StatusCode.ERROR, str(exc)))
+            raise
+        finally:
+            for child in children:
+                child.end()
+
+
+def batch_trace(items: Sequence[Mapping[str, Any]], **attributes: Any) -> BatchTrace | _NoTrace:
+    """Spans for a batch of work items (see ``BatchTrace``); a no-op when tracing is off."""
+    if not _active or not any("traceparent" in item for item in items):
+        return _NO_TRACE
+    return BatchTrace(items, attributes)
+
+
+__all__ = [
+    "SERVICE_NAME",
+    "BatchTrace",
+    "TracingConfig",
+    "available",
+    "batch_trace",
+    "force_flush",
+    "instrument_app",
+    "is_active",
+    "setup_tracing",
+    "start_span",
+    "trace_headers",
+    "traces_endpoint",
+    "tracing_config",
+]

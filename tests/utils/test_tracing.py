@@ -1,0 +1,178 @@
+"""Tracing: configuration from the standard variables and span structure (in-memory exporter).
+
+The span-structure test runs the node's real worker code (TranslationAPI.predict with the
+bundled models) in this process, with the work item built exactly as the HTTP layer builds
+it; the real process boundary is covered by tests/serving/test_operations.py, which sends
+the spans of a running node to an OTLP/HTTP receiver.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from starlette.testclient import TestClient
+
+from universal_decoder_node.config import load_settings
+from universal_decoder_node.serving.api import TranslationAPI
+from universal_decoder_node.utils import tracing
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT_ID = "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, "http://collector:4318/v1/traces"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}, "http://collector:4318/v1/traces"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/v1/traces"},
+            "http://collector:4318/v1/traces",
+        ),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example/base"}, "https://otel.example/base/v1/traces"),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://ignored:4318",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://traces:9999/custom",
+            },
+            "http://traces:9999/custom",
+        ),
+        ({}, "http://localhost:4318/v1/traces"),
+    ],
+)
+def test_traces_endpoint_ends_up_right(env: dict[str, str], expected: str) -> None:
+    assert tracing.traces_endpoint(env) == expected
+
+
+def test_configuration_from_standard_variables() -> None:
+    assert not tracing.tracing_config({}).enabled
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in tracing.tracing_config({}).reason
+    on = tracing.tracing_config({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"})
+    assert on.enabled and on.exporter == "otlp" and on.endpoint == "http://c:4318/v1/traces"
+    assert (
+        tracing.tracing_config({"OTEL_TRACES_EXPORTER": "otlp"}).endpoint == "http://localhost:4318/v1/traces"
+    )
+    assert tracing.tracing_config({"OTEL_TRACES_EXPORTER": "console"}).exporter == "console"
+    disabled = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}
+    assert tracing.tracing_config(disabled).reason == "OTEL_SDK_DISABLED=true"
+    none = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"}
+    assert not tracing.tracing_config(none).enabled
+
+
+def test_sdk_disabled_wins_over_an_explicit_exporter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert tracing.setup_tracing(exporter=InMemorySpanExporter()) is False
+
+
+@pytest.fixture(scope="module")
+def exporter() -> InMemorySpanExporter:
+    """Tracing for this test process, exporting into memory (a provider is set once per process)."""
+    memory = InMemorySpanExporter()
+    assert tracing.setup_tracing(role="test", exporter=memory)
+    return memory
+
+
+@pytest.fixture(scope="module")
+def worker_api() -> Iterator[TranslationAPI]:
+    settings = load_settings(None, models={"warmup": False})
+    api = TranslationAPI(settings)
+    api.setup("cpu")
+    yield api
+    assert api.translator is not None
+    api.translator.close()
+
+
+def traced_app(api: TranslationAPI) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/translate")
+    def translate(body: dict[str, Any]) -> dict[str, Any]:
+        now = time.monotonic()
+        item = {"pair": "en-pt", "texts": [body["q"]], "deadline": now + 30, "enqueued": now}
+        item.update(tracing.trace_headers())  # as serving.routes.TranslationSpec.submit does
+        (result,) = api.predict([item])
+        return result
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    def metrics() -> dict[str, str]:
+        return {}
+
+    assert tracing.instrument_app(app)
+    return app
+
+
+def finished(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
+    assert tracing.force_flush()
+    return list(exporter.get_finished_spans())
+
+
+def test_request_batch_and_inference_spans_continue_the_callers_trace(
+    exporter: InMemorySpanExporter, worker_api: TranslationAPI
+) -> None:
+    exporter.clear()
+    with TestClient(traced_app(worker_api)) as client:
+        r = client.post(
+            "/translate",
+            json={"q": "Hello, world."},
+            headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"},
+        )
+    assert r.status_code == 200, r.text
+    assert r.json()["translations"] == ["Olá, mundo."]
+    spans = {s.name: s for s in finished(exporter)}
+    server = spans["POST /translate"]
+    batch, inference = spans["udn.batch"], spans["udn.inference"]
+    assert server.kind == SpanKind.SERVER
+    for span in (server, batch, inference):
+        assert span.context.trace_id == int(TRACE_ID, 16)  # one trace, continued from the caller
+    assert server.parent is not None and server.parent.span_id == int(PARENT_ID, 16)
+    assert batch.parent is not None and batch.parent.span_id == server.context.span_id
+    assert inference.parent is not None and inference.parent.span_id == batch.context.span_id
+    assert batch.attributes is not None and batch.attributes["udn.pair"] == "en-pt"
+    assert batch.attributes["udn.batch.size"] == 1
+    assert batch.attributes["udn.queue.wait_ms"] >= 0
+    assert server.resource.attributes["service.name"] == "decoder-node"
+
+
+def test_without_an_incoming_traceparent_a_new_trace_starts(
+    exporter: InMemorySpanExporter, worker_api: TranslationAPI
+) -> None:
+    exporter.clear()
+    with TestClient(traced_app(worker_api)) as client:
+        assert client.post("/translate", json={"q": "Good morning."}).status_code == 200
+    spans = {s.name: s for s in finished(exporter)}
+    assert spans["POST /translate"].parent is None
+    assert spans["udn.batch"].context.trace_id == spans["POST /translate"].context.trace_id
+
+
+def test_health_and_metrics_are_not_traced(
+    exporter: InMemorySpanExporter, worker_api: TranslationAPI
+) -> None:
+    exporter.clear()
+    with TestClient(traced_app(worker_api)) as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/metrics").status_code == 200
+        assert client.get("/healthz").status_code == 404  # only the exact paths are exempt
+    assert [s.name for s in finished(exporter)] == ["GET"]
+
+
+def test_items_without_trace_context_get_no_worker_spans(
+    exporter: InMemorySpanExporter, worker_api: TranslationAPI
+) -> None:
+    exporter.clear()
+    now = time.monotonic()
+    (result,) = worker_api.predict(
+        [{"pair": "en-pt", "texts": ["Hi."], "deadline": now + 30, "enqueued": now}]
+    )
+    assert result["ok"]
+    assert finished(exporter) == []
