@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -301,3 +302,19 @@ def test_memory_settings_take_environment_overrides(monkeypatch: pytest.MonkeyPa
     assert settings.memory.cleanup_threshold_percent == 70
     assert settings.memory.auto_cleanup is False
     assert settings.profiling.bottleneck_threshold_ms == 12.5
+
+
+def test_a_manager_created_before_a_fork_reports_the_child() -> None:
+    m = manager()
+    parent_rss = m.get_memory_stats()["process_memory_bytes"]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: grow, then report what the inherited manager measures
+        ballast = bytearray(64 * 2**20)
+        ballast[::4096] = b"x" * len(ballast[::4096])
+        os.write(write, str(m.get_memory_stats()["process_memory_bytes"]).encode())
+        os._exit(0)
+    os.close(write)
+    child_rss = int(os.read(read, 64))
+    os.waitpid(pid, 0)
+    assert child_rss > parent_rss + 32 * 2**20

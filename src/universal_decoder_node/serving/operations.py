@@ -46,8 +46,11 @@ class NodeOperations:
         self.settings = settings
         self.channel = channel
         self.alerts_path = channel.directory / ALERTS_FILE
-        self.memory = MemoryManager.get_instance()
         self.monitoring_here = False
+
+    @property
+    def memory(self) -> MemoryManager:
+        return MemoryManager.get_instance()
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, server_index: int) -> None:

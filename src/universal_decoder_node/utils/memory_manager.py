@@ -78,7 +78,7 @@ class MemoryManager:
 
     def __init__(self, settings: MemorySettings | None = None) -> None:
         self.settings = settings or MemorySettings()
-        self._process = psutil.Process(os.getpid())
+        self._process = psutil.Process()
         self._gpu_cache: dict[str, Any] | None = None
         self._lock = threading.RLock()
         self._cleanup_lock = threading.Lock()
@@ -121,7 +121,7 @@ class MemoryManager:
         if self._gpu_cache is None:
             self._gpu_cache = gpu_memory()
         gpu = self._gpu_cache if not self._gpu_cache["gpu_available"] else gpu_memory()
-        rss = self._process.memory_info().rss
+        rss = self._rss()
         stats: dict[str, Any] = {
             "system_memory_percent": round(100.0 * used / total, 2) if total else 0.0,
             "system_memory_used_gb": round(used / _GB, 3),
@@ -139,6 +139,12 @@ class MemoryManager:
         if not gpu["gpu_available"]:
             stats["gpu_unavailable_reason"] = gpu["gpu_unavailable_reason"]
         return stats
+
+    def _rss(self) -> int:
+        # A manager created before a fork would otherwise go on reporting its parent.
+        if self._process.pid != os.getpid():
+            self._process = psutil.Process()
+        return int(self._process.memory_info().rss)
 
     # -- alerts --------------------------------------------------------------------------
     def add_alert_callback(self, callback: AlertCallback) -> None:
@@ -315,7 +321,7 @@ class MemoryManager:
             raise ValueError(f"idle_seconds must be >= 0, not {idle_seconds!r}")
         with self._cleanup_lock:
             started = time.perf_counter()
-            rss_before = self._process.memory_info().rss
+            rss_before = self._rss()
             with self._lock:
                 hooks = dict(self._hooks)
             released: dict[str, Any] = {}
@@ -328,7 +334,7 @@ class MemoryManager:
             collected = gc.collect()
             gpu_released = release_gpu_cache()
             trimmed = trim_heap()
-            rss_after = self._process.memory_info().rss
+            rss_after = self._rss()
             result: dict[str, Any] = {
                 "pid": os.getpid(),
                 "trigger": trigger,
