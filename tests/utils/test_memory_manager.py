@@ -291,7 +291,14 @@ def test_a_growing_queue_suggests_more_workers() -> None:
 
 
 def test_without_samples_recommendations_use_a_fresh_reading() -> None:
-    assert isinstance(manager().get_recommendations(), list)
+    m = manager(memory_threshold_percent=1)  # any real machine is above 1%
+    m.set_usage_provider(usage(max_batch_size=16))
+    (advice,) = m.get_recommendations()
+    assert advice["id"] == "memory_near_threshold"
+    assert advice["figures"]["samples"] == 1
+    assert advice["figures"]["max_batch_size"] == 16
+    assert m.history() == []  # a fresh reading is not a monitor sample
+    assert manager(memory_threshold_percent=100).get_recommendations() == []
 
 
 def test_memory_settings_take_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
