@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from ..config import Settings
 from ..serving.errors import error_response, install_error_handlers
+from ..utils.request_metrics import RequestMetricsMiddleware
 from . import metrics
 from .admin import add_admin_routes
 from .api import add_client_routes, add_node_routes
@@ -19,7 +20,7 @@ from .keys import KeyRejected
 from .overview import add_operator_routes
 from .proxy import UpstreamFailed
 from .registry import RegistryFull
-from .request_metrics import RequestMetricsMiddleware
+from .request_metrics import endpoint_label
 from .routing import NoNodeAvailable, PairNotServed
 from .service import Coordinator, LimitReached
 
@@ -42,7 +43,12 @@ def build_app(settings: Settings) -> FastAPI:
         title="universal-decoder-node coordinator", lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.state.coordinator = coordinator
-    app.add_middleware(RequestMetricsMiddleware)
+    app.add_middleware(
+        RequestMetricsMiddleware,
+        requests=metrics.REQUESTS,
+        latency=metrics.REQUEST_LATENCY,
+        label=endpoint_label,
+    )
     install_error_handlers(app)
     install_coordinator_error_handlers(app)
     add_client_routes(app, coordinator, settings)

@@ -11,12 +11,13 @@ import litserve as ls
 from ..config import Settings
 from ..utils import tracing
 from ..utils.https_middleware import add_https_middleware
+from ..utils.request_metrics import RequestMetricsMiddleware
+from . import metrics
 from .api import TranslationAPI
 from .errors import install_error_handlers
 from .model_admin import add_model_admin_routes
 from .operations import NodeOperations, add_operations_routes
 from .registration import registered
-from .request_metrics import RequestMetricsMiddleware
 from .routes import TranslationSpec, add_node_routes
 from .worker_control import ControlChannel
 
@@ -42,7 +43,16 @@ def build_server(settings: Settings) -> ls.LitServer:
         timeout=False,
         healthcheck_path="/_litserve/health",
         info_path="/_litserve/info",
-        middlewares=[(RequestMetricsMiddleware, {"endpoints": COUNTED_ENDPOINTS})],
+        middlewares=[
+            (
+                RequestMetricsMiddleware,
+                {
+                    "requests": metrics.REQUESTS,
+                    "latency": metrics.REQUEST_LATENCY,
+                    "label": _endpoint_label,
+                },
+            )
+        ],
     )
     install_error_handlers(server.app)
     ops = NodeOperations(settings, control)
@@ -84,3 +94,7 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
             log_level="warning",
             **uvicorn_kwargs,
         )
+
+
+def _endpoint_label(path: str) -> str:
+    return path if path in COUNTED_ENDPOINTS else "other"
