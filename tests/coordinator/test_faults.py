@@ -130,8 +130,9 @@ def test_losing_redis_under_load(tmp_path: Path, own_redis: RedisServer) -> None
             wait_for(
                 lambda: not coordinator.status()["state"]["redis_available"], 15, "Redis loss not noticed"
             )
-            version = coordinator.status()["state"]["mirror_version"]
             key = coordinator.create_key(name="made while Redis was away")["key"]
+            # Read after the key exists: a mirror written in between could predate the key.
+            version = coordinator.status()["state"]["mirror_version"]
             load.more(10)  # routing goes on
             wait_for(
                 lambda: coordinator.status()["state"]["mirror_version"] > version,
