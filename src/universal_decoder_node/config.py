@@ -38,10 +38,13 @@ class ServingSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_batch_size: int = Field(
-        32, ge=1, le=1024, description="Most requests LitServe collects into one batch."
+        32, ge=1, le=1024, description="Most requests an inference worker admits as one batch."
     )
     batch_timeout: float = Field(
-        0.005, ge=0.0, le=10.0, description="Seconds LitServe waits to fill a batch before running it."
+        0.005,
+        ge=0.0,
+        le=10.0,
+        description="Seconds a worker waits to fill a batch while all its translation threads are busy.",
     )
     workers: int = Field(1, ge=1, le=64, description="LitServe inference worker processes.")
     threads: int = Field(
@@ -404,8 +407,8 @@ DEFAULT_CONFIG_YAML = """\
 serving:
   host: 127.0.0.1          # 0.0.0.0 to listen on every interface
   port: 8000
-  max_batch_size: 32       # most requests LitServe collects into one batch
-  batch_timeout: 0.005     # seconds LitServe waits to fill a batch
+  max_batch_size: 32       # most requests a worker admits as one batch
+  batch_timeout: 0.005     # seconds a worker waits to fill a batch while its threads are all busy
   workers: 1               # inference worker processes (each loads the models)
   # threads: 2             # translation threads per worker (default: number of cores)
   request_timeout: 30      # seconds a request may wait and run in total

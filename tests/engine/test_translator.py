@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,3 +106,42 @@ def test_bundled_model_directories_exist() -> None:
     for path in dirs.values():
         assert Path(path).is_dir()
         assert list(Path(path).glob("config*.yml"))
+
+
+def test_submit_answers_each_job_once_as_soon_as_its_own_segments_are_done(
+    translator: BatchTranslator,
+) -> None:
+    # A short job and a long one in one submit: the short one is answered while the long one
+    # is still being translated (no batch barrier); a job that cannot start is answered at once.
+    done: list[tuple[int, object]] = []
+    all_done = threading.Event()
+
+    def record(index: int, result: object) -> None:
+        done.append((index, result))
+        if len(done) == 3:
+            all_done.set()
+
+    translator.submit(
+        [
+            TranslationJob("en-pt", [BEACH]),
+            TranslationJob("en-pt", [LONG_PARAGRAPH] * 3),
+            TranslationJob("en-de", ["Hello."]),
+        ],
+        record,
+    )
+    assert all_done.wait(120)
+    assert [index for index, _ in done] == [2, 0, 1]  # each job exactly once, in that order
+    results = dict(done)
+    assert isinstance(results[2], UnsupportedPairError)
+    assert isinstance(results[0], list) and "praia" in results[0][0]
+    assert isinstance(results[1], list) and all("sofá" in text for text in results[1])
+    assert translator.pending == 0
+
+
+def test_wait_until_below_returns_once_the_queue_drains(translator: BatchTranslator) -> None:
+    finished = threading.Event()
+    translator.submit([TranslationJob("en-pt", [LONG_PARAGRAPH] * 2)], lambda i, r: finished.set())
+    assert translator.pending > 2 * translator.threads  # 32 segments queued on 2 threads
+    assert not translator.wait_until_below(1, timeout=0.01)
+    assert translator.wait_until_below(1, timeout=120)
+    assert finished.wait(10)

@@ -1,17 +1,19 @@
-"""Translate batches of requests on a thread pool, one result (or error) per request."""
+"""Translate requests on a pool of long-lived threads, one result (or error) per request."""
 
 from __future__ import annotations
 
-import itertools
+import logging
+import queue
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
 from .base import EngineError, Model, TranslationFailed
 from .registry import PairRegistry
 from .segment import DEFAULT_MAX_CHARS, Segmented, segment
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,23 +25,62 @@ class TranslationJob:
 
 
 JobResult = list[str] | EngineError
+# Per text of a job: the text itself when blank, else (leading space, segments, trailing space).
 _Layout = tuple[str, Segmented, str] | str
+# Called once per job, from a translation thread (or the submitting thread for a job that
+# fails before any work): (the job's index in its submit call, its result).
+JobDone = Callable[[int, JobResult], None]
+
+
+class _JobState:
+    """One submitted job: its segments' outputs as they arrive, and how many are still out."""
+
+    __slots__ = ("done", "failure", "index", "layout", "lock", "outputs", "release", "remaining")
+
+    def __init__(self, index: int, layout: list[_Layout], n: int, release: ExitStack, done: JobDone):
+        self.index = index
+        self.layout = layout
+        self.outputs: list[str] = [""] * n
+        self.failure: EngineError | None = None
+        self.remaining = n
+        self.release = release
+        self.done = done
+        self.lock = threading.Lock()
+
+    def result(self) -> JobResult:
+        if self.failure is not None:
+            return self.failure
+        texts: list[str] = []
+        cursor = 0
+        for item in self.layout:
+            if isinstance(item, str):
+                texts.append(item)
+                continue
+            lead, seg, trail = item
+            n = len(seg.segments)
+            texts.append(lead + seg.join(self.outputs[cursor : cursor + n]) + trail)
+            cursor += n
+        return texts
 
 
 @dataclass(slots=True)
 class _Task:
-    job: int
+    state: _JobState
+    slot: int
     model: Model
     text: str
 
 
 class BatchTranslator:
-    """Fans the segments of a whole batch out over ``threads`` threads.
+    """Translates the segments of every submitted job on ``threads`` long-lived threads.
 
-    Every segment is a task; threads pull tasks from one shared counter, so long and short
-    segments balance across cores. An error fails only the job it belongs to. With
-    ``wait_for_load=False`` a job whose pair is not loaded fails with PairLoading at once (its
-    load starts in the background) instead of holding up the jobs of loaded pairs.
+    Each text is cut into sentence segments (``engine.segment``); the segments of all jobs
+    wait in one first-in-first-out queue, so long and short requests balance across cores
+    and a new job's segments start as soon as a thread is free: there is no barrier at the
+    end of a batch where cores wait for the slowest segment. An error fails only the job it
+    belongs to. With ``wait_for_load=False`` a job whose pair is not loaded fails with
+    PairLoading at once (its load starts in the background) instead of holding up the jobs of
+    loaded pairs. A job holds its pair (``PairRegistry.use``) until its last segment is done.
     """
 
     def __init__(
@@ -54,83 +95,115 @@ class BatchTranslator:
         self.wait_for_load = wait_for_load
         self.threads = max(1, threads)
         self.max_segment_chars = max_segment_chars
-        # The calling thread works too, so the pool holds one thread fewer.
-        self._pool = ThreadPoolExecutor(max_workers=max(1, self.threads - 1), thread_name_prefix="translate")
-        self._closed = threading.Event()
+        self._queue: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self._pending = 0  # segments queued or being translated
+        self._idle = threading.Condition()
+        self._low_water = 0  # wake ``wait_until_below`` once pending drops below this
+        self._workers = [
+            threading.Thread(target=self._work, name=f"translate-{i}", daemon=True)
+            for i in range(self.threads)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def submit(self, jobs: Sequence[TranslationJob], done: JobDone) -> None:
+        """Queue the jobs' segments behind those already queued; ``done(i, result)`` per job.
+
+        Never raises for a job: a job that cannot start (unknown or unloaded pair) is
+        answered at once, from the calling thread.
+        """
+        tasks: list[_Task] = []
+        finished: list[tuple[int, JobResult]] = []
+        for j, job in enumerate(jobs):
+            release = ExitStack()
+            try:
+                model = release.enter_context(self.registry.use(job.pair, wait=self.wait_for_load))
+            except EngineError as exc:
+                release.close()
+                finished.append((j, exc))
+                continue
+            layout: list[_Layout] = []
+            segments: list[str] = []
+            for text in job.texts:
+                if not text.strip():
+                    layout.append(text)
+                    continue
+                lead, seg, trail = segment(text, self.max_segment_chars)
+                layout.append((lead, seg, trail))
+                segments.extend(seg.segments)
+            state = _JobState(j, layout, len(segments), release, done)
+            if not segments:
+                finished.append((j, state.result()))
+                release.close()
+                continue
+            tasks.extend(_Task(state, k, model, text) for k, text in enumerate(segments))
+        for j, result in finished:
+            done(j, result)
+        if tasks:
+            with self._idle:
+                self._pending += len(tasks)
+            for task in tasks:
+                self._queue.put(task)
 
     def translate(self, jobs: Sequence[TranslationJob]) -> list[JobResult]:
-        results: list[JobResult | None] = [None] * len(jobs)
-        tasks: list[_Task] = []
-        # Per job, per text: the text itself when blank, else (lead, segments, trail).
-        layouts: list[list[_Layout] | None] = [None] * len(jobs)
-        with ExitStack() as stack:
-            models: dict[str, Model | EngineError] = {}
-            for j, job in enumerate(jobs):
-                if job.pair not in models:
-                    try:
-                        models[job.pair] = stack.enter_context(
-                            self.registry.use(job.pair, wait=self.wait_for_load)
-                        )
-                    except EngineError as exc:
-                        models[job.pair] = exc
-                model = models[job.pair]
-                if isinstance(model, EngineError):
-                    results[j] = model
-                    continue
-                layout: list[_Layout] = []
-                for text in job.texts:
-                    if not text.strip():
-                        layout.append(text)
-                        continue
-                    lead, seg, trail = segment(text, self.max_segment_chars)
-                    layout.append((lead, seg, trail))
-                    tasks.extend(_Task(j, model, s) for s in seg.segments)
-                layouts[j] = layout
-            outputs = self._run(tasks)
-        cursor = 0
-        for j, maybe_layout in enumerate(layouts):
-            if maybe_layout is None:
-                continue
-            texts: list[str] = []
-            failure: EngineError | None = None
-            for item in maybe_layout:
-                if isinstance(item, str):
-                    texts.append(item)
-                    continue
-                lead, seg, trail = item
-                n = len(seg.segments)
-                outs = outputs[cursor : cursor + n]
-                cursor += n
-                for out in outs:
-                    if isinstance(out, EngineError):
-                        failure = failure or out
-                if failure is None:
-                    texts.append(lead + seg.join([str(o) for o in outs]) + trail)
-            results[j] = failure if failure is not None else texts
-        return [r if r is not None else TranslationFailed("no result") for r in results]
+        """Translate ``jobs`` and wait: one result (translations or the error) per job."""
+        results: list[JobResult] = [TranslationFailed("no result")] * len(jobs)
+        remaining = len(jobs)
+        all_done = threading.Condition()
 
-    def _run(self, tasks: list[_Task]) -> list[str | EngineError]:
-        outputs: list[str | EngineError] = [""] * len(tasks)
-        if not tasks:
-            return outputs
-        counter = itertools.count()
-        n = len(tasks)
+        def done(index: int, result: JobResult) -> None:
+            nonlocal remaining
+            with all_done:
+                results[index] = result
+                remaining -= 1
+                all_done.notify()
 
-        def work() -> None:
-            while (i := next(counter)) < n:
-                task = tasks[i]
+        self.submit(jobs, done)
+        with all_done:
+            all_done.wait_for(lambda: remaining == 0)
+        return results
+
+    @property
+    def pending(self) -> int:
+        """Segments queued or being translated."""
+        return self._pending
+
+    def wait_until_below(self, segments: int, timeout: float | None = None) -> bool:
+        """Block until fewer than ``segments`` segments are pending; False on timeout."""
+        with self._idle:
+            self._low_water = segments
+            return self._idle.wait_for(lambda: self._pending < segments, timeout)
+
+    def _work(self) -> None:
+        while (task := self._queue.get()) is not None:
+            try:
+                out: str | EngineError = task.model.translate(task.text)
+            except EngineError as exc:
+                out = exc
+            except Exception as exc:  # a backend bug must not take the thread down
+                out = TranslationFailed(f"translation failed: {exc}")
+            state = task.state
+            with state.lock:
+                if isinstance(out, EngineError):
+                    state.failure = state.failure or out
+                else:
+                    state.outputs[task.slot] = out
+                state.remaining -= 1
+                last = state.remaining == 0
+            with self._idle:
+                self._pending -= 1
+                if self._pending < self._low_water:
+                    self._idle.notify_all()
+            if last:
+                state.release.close()
                 try:
-                    outputs[i] = task.model.translate(task.text)
-                except EngineError as exc:
-                    outputs[i] = exc
-                except Exception as exc:  # a backend bug must not take the batch down
-                    outputs[i] = TranslationFailed(f"translation failed: {exc}")
-
-        helpers = [self._pool.submit(work) for _ in range(min(self.threads, n) - 1)]
-        work()
-        for future in helpers:
-            future.result()
-        return outputs
+                    state.done(state.index, state.result())
+                except Exception:  # the caller's callback must not take the thread down
+                    log.exception("a translation completion callback failed")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the threads once the segments already queued are translated."""
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join()

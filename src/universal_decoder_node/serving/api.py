@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import litserve as ls
 import psutil
+from litserve.loops.base import LitLoop
 
 from ..config import Settings
 from ..engine import (
     BatchTranslator,
     BergamotBackend,
     EngineError,
+    JobResult,
     PairLoading,
     PairRegistry,
     TranslationJob,
@@ -40,15 +44,23 @@ log = logging.getLogger(__name__)
 
 WARMUP_TEXT = {"en": "Hello, world.", "pt": "Olá, mundo."}
 
+# Answers one item of a batch: (its index in the batch, its result).
+Respond = Callable[[int, dict[str, Any]], None]
+
 
 class TranslationAPI(ls.LitAPI):
     def __init__(
-        self, settings: Settings, spec: ls.LitSpec | None = None, control: ControlChannel | None = None
+        self,
+        settings: Settings,
+        spec: ls.LitSpec | None = None,
+        control: ControlChannel | None = None,
+        loop: LitLoop | None = None,
     ) -> None:
         super().__init__(
             max_batch_size=settings.serving.max_batch_size,
             batch_timeout=settings.serving.batch_timeout,
             spec=spec,
+            loop=loop or "auto",
         )
         self.settings = settings
         self.control = control
@@ -101,6 +113,14 @@ class TranslationAPI(ls.LitAPI):
             self._control_server = self.control.serve(f"worker-{self.worker_id}", handlers)
         self._sample_memory(force=True)
 
+    async def authorize(self) -> None:
+        """The translation endpoints' request dependency: they are open (``/admin`` has its own guard).
+
+        LitServe's default dependency is a plain function, which FastAPI runs on its thread
+        pool, a thread hop for every request; a coroutine runs on the event loop.
+        """
+        return None
+
     def decode_request(self, request: Any, **kwargs: Any) -> Any:
         metrics.QUEUED.dec()
         return request
@@ -112,53 +132,88 @@ class TranslationAPI(ls.LitAPI):
         return output
 
     def predict(self, x: list[dict[str, Any]] | dict[str, Any], **kwargs: Any) -> Any:
-        """Translate a batch, one result per item; a single item when ``max_batch_size`` is 1."""
-        if isinstance(x, dict):
-            # With max_batch_size 1 LitServe runs its unbatched loop, which passes one item
-            # (not a list of one) and expects one result back.
-            return self._predict_batch([x])[0]
-        return self._predict_batch(x)
+        """Translate a batch and wait: one result per item (a single item when given one).
 
-    def _predict_batch(self, x: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        The node itself serves through ``dispatch`` (``serving.loop``), which answers each
+        item as soon as it is done; this is the same work for LitServe's own loops and tests.
+        """
+        items = [x] if isinstance(x, dict) else x
+        results: list[dict[str, Any]] = [_error(500, "no result")] * len(items)
+        remaining = len(items)
+        all_done = threading.Condition()
+
+        def respond(index: int, result: dict[str, Any]) -> None:
+            nonlocal remaining
+            with all_done:
+                results[index] = result
+                remaining -= 1
+                all_done.notify()
+
+        self.dispatch(items, respond)
+        with all_done:
+            all_done.wait_for(lambda: remaining == 0)
+        return results[0] if isinstance(x, dict) else results
+
+    def dispatch(self, items: list[dict[str, Any]], respond: Respond) -> None:
+        """Admit a batch and return at once; ``respond(i, result)`` is called once per item.
+
+        An item past its deadline is answered 504 without being computed; the others go to
+        the translator, which answers each from a translation thread as soon as its own
+        segments are done. Profiled as ``prepare_inputs`` (admission), ``inference`` (the
+        batch's admission to its last answer) and ``postprocess`` (building each answer).
+        """
         assert self.translator is not None, "setup() has not run"
         started = time.monotonic()
-        metrics.BATCH_SIZE.observe(len(x))
-        results: list[dict[str, Any] | None] = [None] * len(x)
+        metrics.BATCH_SIZE.observe(len(items))
+        trace = tracing.batch_trace(items, **{"udn.batch.size": len(items), "udn.worker": self.worker_id})
         jobs: list[TranslationJob] = []
         positions: list[int] = []
-        with tracing.batch_trace(x, **{"udn.batch.size": len(x), "udn.worker": self.worker_id}) as trace:
-            with profile_section("prepare_inputs"):
-                for i, item in enumerate(x):
-                    metrics.QUEUE_TIME.observe(max(0.0, started - item["enqueued"]))
-                    if started > item["deadline"]:
-                        # The client has given up (or will, before we finish): do not spend cores on it.
-                        waited = started - item["enqueued"]
-                        results[i] = _error(
-                            504, f"request waited {waited:.1f}s in the queue, past its deadline"
-                        )
-                        metrics.REQUEST_ERRORS.labels("deadline").inc()
-                        continue
-                    jobs.append(TranslationJob(item["pair"], item["texts"]))
-                    positions.append(i)
-            with profile_section("inference"), trace.section("udn.inference", **{"udn.jobs": len(jobs)}):
-                outputs = self.translator.translate(jobs) if jobs else []
+        with profile_section("prepare_inputs"):
+            for i, item in enumerate(items):
+                metrics.QUEUE_TIME.observe(max(0.0, started - item["enqueued"]))
+                if started > item["deadline"]:
+                    # The client has given up (or will, before we finish): do not spend cores on it.
+                    waited = started - item["enqueued"]
+                    metrics.REQUEST_ERRORS.labels("deadline").inc()
+                    trace.end_item(i, "deadline")
+                    respond(i, _error(504, f"request waited {waited:.1f}s in the queue, past its deadline"))
+                    continue
+                jobs.append(TranslationJob(item["pair"], item["texts"]))
+                positions.append(i)
+        if not jobs:
+            return
+        trace.begin("udn.inference", **{"udn.jobs": len(jobs)})
+        remaining = len(jobs)
+        lock = threading.Lock()
+        max_chars = self.translator.max_segment_chars
+
+        def job_done(j: int, out: JobResult) -> None:
+            nonlocal remaining
+            i, job = positions[j], jobs[j]
             with profile_section("postprocess"):
-                for i, job, out in zip(positions, jobs, outputs, strict=True):
-                    if isinstance(out, PairLoading):
-                        # The API server asks again shortly (serving.routes.TranslationSpec.submit).
-                        results[i] = {**_error(503, str(out)), "loading": True}
-                    elif isinstance(out, EngineError):
-                        results[i] = _error(engine_error_status(out), str(out))
-                        metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
-                    else:
-                        results[i] = {"ok": True, "translations": out}
-                        metrics.SENTENCES.labels(job.pair).inc(
-                            count_segments(job.texts, self.translator.max_segment_chars)
-                        )
-                        metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
-        metrics.INFERENCE_TIME.observe(time.monotonic() - started)
-        self._sample_memory()
-        return [r if r is not None else _error(500, "no result") for r in results]
+                if isinstance(out, PairLoading):
+                    # The API server asks again shortly (serving.routes.TranslationSpec.submit).
+                    result = {**_error(503, str(out)), "loading": True}
+                elif isinstance(out, EngineError):
+                    result = _error(engine_error_status(out), str(out))
+                    metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
+                else:
+                    result = {"ok": True, "translations": out}
+                    metrics.SENTENCES.labels(job.pair).inc(count_segments(job.texts, max_chars))
+                    metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
+            trace.end_item(i, None if result["ok"] else result["error"])
+            respond(i, result)
+            with lock:
+                remaining -= 1
+                last = remaining == 0
+            if last:
+                elapsed = time.monotonic() - started
+                metrics.INFERENCE_TIME.observe(elapsed)
+                if function_profiler.enabled:
+                    function_profiler.record("inference", elapsed)
+                self._sample_memory()
+
+        self.translator.submit(jobs, job_done)
 
     def encode_response(self, output: Any, **kwargs: Any) -> Any:
         return output

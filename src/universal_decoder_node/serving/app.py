@@ -15,10 +15,12 @@ from ..utils.request_metrics import RequestMetricsMiddleware
 from . import metrics
 from .api import TranslationAPI
 from .errors import install_error_handlers
+from .loop import TranslationLoop
 from .model_admin import add_model_admin_routes
 from .operations import NodeOperations, add_operations_routes
 from .registration import registered
 from .routes import TranslationSpec, add_node_routes
+from .transport import AnswerPipes, RequestPipes
 from .worker_control import ControlChannel
 
 log = logging.getLogger(__name__)
@@ -28,13 +30,24 @@ COUNTED_ENDPOINTS = frozenset(
 )
 
 
+class NodeServer(ls.LitServer):
+    """LitServer with requests and answers over pipes (``serving.transport``), not manager queues."""
+
+    def _init_manager(self, num_api_servers: int) -> Any:
+        manager = super()._init_manager(num_api_servers)
+        for path in self.litapi_request_queues:
+            self.litapi_request_queues[path] = RequestPipes(num_api_servers)
+        self._transport = AnswerPipes(num_api_servers)
+        return manager
+
+
 def build_server(settings: Settings) -> ls.LitServer:
     spec = TranslationSpec(settings)
     # Admin and operations requests reach the models in the inference workers through this channel.
     control = ControlChannel.create()
     atexit.register(control.close)
-    api = TranslationAPI(settings, spec=spec, control=control)
-    server = ls.LitServer(
+    api = TranslationAPI(settings, spec=spec, control=control, loop=TranslationLoop())
+    server = NodeServer(
         api,
         accelerator="cpu",
         workers_per_device=settings.serving.workers,

@@ -8,9 +8,9 @@ worker batches it with others (``serving.api``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +57,8 @@ class TranslationSpec(LitSpec):
         )
         self.request_timeout = settings.serving.request_timeout
         self.pairs = frozenset(pair_sources(settings))
+        # Work item ids: unique within this API server process, which alone waits for their answers.
+        self._uids = itertools.count()
         self.add_endpoint("/translate", self.translate, ["POST"])
         self.add_endpoint("/decode", self.decode, ["POST"])
 
@@ -130,16 +132,17 @@ class TranslationSpec(LitSpec):
 
     async def _queue_once(self, pair: str, texts: list[str], deadline: float) -> dict[str, Any]:
         now = time.monotonic()
-        uid = uuid.uuid4().hex
+        uid = next(self._uids)
         event = asyncio.Event()
         self.response_buffer[uid] = ResponseBufferItem(event=event)
         item = {"pair": pair, "texts": texts, "deadline": deadline, "enqueued": now}
         item.update(tracing.trace_headers())  # the worker continues this request's trace
         metrics.QUEUED.inc()
         try:
-            self.request_queue.put_nowait((self.response_queue_id, uid, now, item))
+            await self.request_queue.put(self.response_queue_id, (self.response_queue_id, uid, now, item))
             try:
-                await asyncio.wait_for(event.wait(), timeout=deadline - now + _DEADLINE_GRACE)
+                async with asyncio.timeout(deadline - now + _DEADLINE_GRACE):
+                    await event.wait()
             except TimeoutError:
                 raise ClientError(
                     504, f"translation did not finish within the request timeout of {self.request_timeout:g}s"

@@ -28,10 +28,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -219,21 +218,23 @@ class _NoTrace:
 
     __slots__ = ()
 
-    def __enter__(self) -> _NoTrace:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def begin(self, name: str, **attributes: Any) -> None:
         return None
 
-    def section(self, name: str, **attributes: Any) -> AbstractContextManager[None]:
-        return nullcontext()
+    def end_item(self, index: int, error: str | None = None) -> None:
+        return None
 
 
 _NO_TRACE = _NoTrace()
 
 
 class BatchTrace:
-    """Spans for one batch in an inference worker: one ``udn.batch`` span per traced item."""
+    """Spans for one batch in an inference worker: a ``udn.batch`` span per traced item.
+
+    Items finish one by one (the translator answers each as soon as its own segments are
+    done), so spans end per item: ``begin`` opens a child span under every item's span,
+    ``end_item`` closes that item's child and batch spans.
+    """
 
     def __init__(self, items: Sequence[Mapping[str, Any]], attributes: Mapping[str, Any]) -> None:
         from opentelemetry import propagate, trace
@@ -241,8 +242,10 @@ class BatchTrace:
         self._trace = trace
         self._tracer = _tracer or trace.get_tracer(__name__)
         now = time.monotonic()
-        self._spans: list[Any] = []
-        for item in items:
+        self._lock = threading.Lock()
+        # Per traced item: its batch span, then the children opened by ``begin``.
+        self._open: dict[int, list[Any]] = {}
+        for index, item in enumerate(items):
             if "traceparent" not in item:
                 continue
             parent = propagate.extract({k: item[k] for k in _PROPAGATED if k in item})
@@ -256,45 +259,32 @@ class BatchTrace:
                 # CLOCK_MONOTONIC is system-wide, so the API process's enqueue time is comparable.
                 # An attribute rather than a span of its own: a span per request costs more.
                 item_attributes["udn.queue.wait_ms"] = round(max(0.0, now - float(enqueued)) * 1000, 3)
-            self._spans.append(
+            self._open[index] = [
                 self._tracer.start_span("udn.batch", context=parent, attributes=item_attributes)
-            )
+            ]
 
-    def __enter__(self) -> BatchTrace:
-        return self
+    def begin(self, name: str, **attributes: Any) -> None:
+        """Open a child span ``name`` under every item still open; it ends with its item."""
+        with self._lock:
+            for spans in self._open.values():
+                context = self._trace.set_span_in_context(spans[0])
+                spans.append(self._tracer.start_span(name, context=context, attributes=attributes or None))
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        for span in self._spans:
-            if exc is not None:
-                span.record_exception(exc)
-                span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, str(exc)))
+    def end_item(self, index: int, error: str | None = None) -> None:
+        """End the item's spans (children first); ``error`` marks them failed."""
+        with self._lock:
+            spans = self._open.pop(index, None)
+        for span in reversed(spans or ()):
+            if error is not None:
+                span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error))
             span.end()
-
-    @contextmanager
-    def section(self, name: str, **attributes: Any) -> Iterator[None]:
-        """A child span of every item's batch span, around the block."""
-        children = [
-            self._tracer.start_span(
-                name, context=self._trace.set_span_in_context(span), attributes=attributes or None
-            )
-            for span in self._spans
-        ]
-        try:
-            yield
-        except BaseException as exc:
-            for child in children:
-                child.record_exception(exc)
-                child.set_status(self._trace.Status(self._trace.StatusCode.ERROR, str(exc)))
-            raise
-        finally:
-            for child in children:
-                child.end()
 
 
 def batch_trace(items: Sequence[Mapping[str, Any]], **attributes: Any) -> BatchTrace | _NoTrace:
-    """Spans for a batch of work items (see ``BatchTrace``); a no-op when tracing is off."""
+    """Spans for a batch of work items (see ``BatchTrace``); a no-op when tracing is off.
+
+    Every item must be ended with ``end_item``.
+    """
     if not _active or not any("traceparent" in item for item in items):
         return _NO_TRACE
     return BatchTrace(items, attributes)

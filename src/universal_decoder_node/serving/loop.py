@@ -1,0 +1,75 @@
+"""The inference worker's loop: dynamic batches in, each answer out as soon as it is done.
+
+LitServe's batched loop collects a batch, runs ``predict`` on all of it, and only then takes
+the next batch: the cores wait for the slowest sentence of every batch, and requests that
+arrive meanwhile wait for the whole batch. This loop (a LitServe ``LitLoop``) keeps the
+translation threads fed instead: whenever fewer than two segments per thread are waiting,
+it admits everything queued (up to ``max_batch_size`` items) as one batch
+(``TranslationAPI.dispatch``), and the translator answers each item the moment its own
+segments are done. While every thread is busy with a segment queued behind it, it waits up to
+``batch_timeout`` to fill a batch; it never holds work back from an idle thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from litserve.callbacks import CallbackRunner
+from litserve.loops.base import LitLoop
+from litserve.transport.base import MessageTransport
+from litserve.utils import LitAPIStatus, LoopResponseType
+
+from .transport import RequestPipes
+
+if TYPE_CHECKING:
+    from .api import TranslationAPI
+
+log = logging.getLogger(__name__)
+
+# Admit more work once fewer than this many segments per translation thread are waiting.
+_SEGMENTS_PER_THREAD = 2
+
+
+class TranslationLoop(LitLoop):
+    def run(  # type: ignore[override]
+        self,
+        lit_api: TranslationAPI,
+        device: str,
+        worker_id: int,
+        request_queue: RequestPipes,
+        transport: MessageTransport,
+        workers_setup_status: dict[int, str],
+        callback_runner: CallbackRunner,
+    ) -> None:
+        """Admit one batch (LitServe calls this over and over in the worker)."""
+        translator = lit_api.translator
+        assert translator is not None, "setup() has not run"
+        low_water = _SEGMENTS_PER_THREAD * translator.threads
+        translator.wait_until_below(low_water)
+        limit = max(1, lit_api.max_batch_size)
+        entries = request_queue.take(limit, None)
+        wait_until = time.monotonic() + lit_api.batch_timeout
+        # Wait for more only while every thread has a segment and another is queued behind it,
+        # looking again every millisecond: never hold work back from a thread about to idle.
+        while len(entries) < limit and translator.pending > translator.threads:
+            remaining = wait_until - time.monotonic()
+            if remaining <= 0:
+                break
+            entries += request_queue.take(limit - len(entries), min(remaining, 0.001))
+        self._admit(lit_api, entries, transport)
+
+    def _admit(self, lit_api: TranslationAPI, entries: list[Any], transport: MessageTransport) -> None:
+        if not entries:
+            return
+        worker_id = self.worker_id
+        routes = [(consumer, uid) for consumer, uid, _, _ in entries]
+        items = [lit_api.decode_request(item) for *_, item in entries]
+
+        def respond(index: int, result: dict[str, Any]) -> None:
+            consumer, uid = routes[index]
+            answer = (lit_api.encode_response(result), LitAPIStatus.OK, LoopResponseType.REGULAR, worker_id)
+            transport.send((uid, answer), consumer_id=consumer)
+
+        lit_api.dispatch(items, respond)
