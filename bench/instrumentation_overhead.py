@@ -25,24 +25,23 @@ Targets: ``on`` loses at most 3% of ``none``'s throughput; ``off`` at most 0.5%.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 import timeit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
-import psutil
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _procs import cpu_seconds, free_port, pause, resume, start_server, stop_server
+from loadgen import http_post, run_load_sync
 from universal_decoder_node.utils.profiler import FunctionProfiler, profile, profile_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,87 +98,41 @@ class _Sink(BaseHTTPRequestHandler):
         return
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_node(
-    name: str, workdir: Path, command: list[str], env: dict[str, str]
-) -> tuple[str, subprocess.Popen[bytes]]:
+def start_node(name: str, workdir: Path, command: list[str], env: dict[str, str]) -> tuple[int, Any]:
     port = free_port()
     config = workdir / f"{name}.yaml"
     config.write_text(
         yaml.safe_dump({"serving": {"port": port, "workers": 1}, "memory": {"enable_monitoring": False}})
     )
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **env}
-    for key in ("PROMETHEUS_MULTIPROC_DIR", "UDN_CONFIG", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SDK_DISABLED"):
-        full_env.pop(key, None)
-    full_env.update(env)
-    log = (workdir / f"{name}.log").open("wb")
-    proc = subprocess.Popen(
-        [*command, "serve", "--config", str(config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=full_env,
-        cwd=workdir,
-        start_new_session=True,
+    proc = start_server(
+        name, workdir, [*command, "serve", "--config", str(config)], env, f"http://127.0.0.1:{port}"
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"node {name} exited: {(workdir / f'{name}.log').read_text()}")
-        try:
-            if httpx.get(url + "/ready", timeout=2).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"node {name} not ready")
+    return port, proc
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and all its descendants (workers, API servers)."""
-    root = psutil.Process(pid)
-    total = 0.0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
+def requests_for(port: int, sentences: int) -> list[bytes]:
+    out = []
+    for i in range(len(SENTENCES)):
+        text = " ".join(SENTENCES[(i + j) % len(SENTENCES)] for j in range(sentences))
+        body = json.dumps({"q": text, "source": "en", "target": "pt"}).encode()
+        out.append(http_post("127.0.0.1", port, "/translate", body))
+    return out
 
 
-async def load(url: str, seconds: float, concurrency: int, sentences: int) -> tuple[float, int]:
-    """Closed-loop load: (requests per second, requests completed) over ``seconds``."""
-    done = 0
-    stop = time.monotonic() + seconds
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-
-        async def one_client(k: int) -> None:
-            nonlocal done
-            i = k
-            while time.monotonic() < stop:
-                text = " ".join(SENTENCES[(i + j) % len(SENTENCES)] for j in range(sentences))
-                r = await client.post("/translate", json={"q": text, "source": "en", "target": "pt"})
-                if r.status_code != 200:
-                    raise SystemExit(f"{url}: {r.status_code} {r.text}")
-                done += 1
-                i += 1
-
-        started = time.monotonic()
-        await asyncio.gather(*(one_client(k) for k in range(concurrency)))
-        return done / (time.monotonic() - started), done
-
-
-def measure(url: str, pid: int, seconds: float, concurrency: int, sentences: int) -> tuple[float, float]:
+def measure(port: int, pid: int, seconds: float, concurrency: int, sentences: int) -> tuple[float, float]:
     """(requests per second, node CPU milliseconds per request) over one slice of load."""
-    before = cpu_seconds(pid)
-    rps, done = asyncio.run(load(url, seconds, concurrency, sentences))
-    return rps, 1000 * (cpu_seconds(pid) - before) / max(done, 1)
+    resume(pid)
+    try:
+        before = cpu_seconds(pid)
+        result = run_load_sync("127.0.0.1", port, requests_for(port, sentences), concurrency, seconds, 0.5)
+        spent = cpu_seconds(pid) - before
+    finally:
+        pause(pid)  # an idle node takes no CPU from the one measured next
+    if result.errors:
+        raise SystemExit(f"node on port {port}: {result.errors} failed requests {result.statuses}")
+    done = len(result.latencies)
+    # CPU over warm-up and measurement, per measured request.
+    return result.requests_per_second, 1000 * spent * seconds / (seconds + 0.5) / max(done, 1)
 
 
 def report(title: str, unit: str, values: dict[str, list[float]], digits: int) -> dict[str, float]:
@@ -232,7 +185,7 @@ def main() -> int:
             {**traced, "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
         ),
     }
-    nodes: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    nodes: dict[str, tuple[int, Any]] = {}
     rps: dict[str, list[float]] = {name: [] for name in configs}
     cpu: dict[str, list[float]] = {name: [] for name in configs}
     names = list(configs)
@@ -241,13 +194,14 @@ def main() -> int:
         try:
             for name, (command, env) in configs.items():
                 nodes[name] = start_node(name, workdir, command, env)
+                pause(nodes[name][1].pid)
             for name in names:  # warm each node's path up once
                 measure(nodes[name][0], nodes[name][1].pid, 1.0, args.concurrency, args.sentences)
             for r in range(args.rounds):
                 shift = r % len(names)
                 for name in names[shift:] + names[:shift]:
-                    url, proc = nodes[name]
-                    speed, cpu_ms = measure(url, proc.pid, args.seconds, args.concurrency, args.sentences)
+                    port, proc = nodes[name]
+                    speed, cpu_ms = measure(port, proc.pid, args.seconds, args.concurrency, args.sentences)
                     rps[name].append(speed)
                     cpu[name].append(cpu_ms)
                 print(
@@ -256,12 +210,7 @@ def main() -> int:
                 )
         finally:
             for _, proc in nodes.values():
-                proc.terminate()  # udn serve shuts its whole process tree down on SIGTERM
-            for _, proc in nodes.values():
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                stop_server(proc)
     sink.shutdown()
 
     print(
