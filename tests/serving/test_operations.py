@@ -288,3 +288,21 @@ def test_health_and_metrics_are_not_traced_on_the_node(ops_node: NodeProcess, re
     names = {s.name for s in receiver.spans}
     assert "GET /health" not in names
     assert "GET /metrics" not in names
+
+
+def test_spans_still_queued_when_the_node_stops_are_exported(tmp_path: Path, receiver: OTLPReceiver) -> None:
+    # Spans wait in each process's batch processor for a minute, so only the export at
+    # shutdown can deliver them: the inference worker must exit cleanly on SIGTERM.
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "60000"}
+    node = start_node(tmp_path, {"serving": {"workers": 1}}, env=env)
+    trace_id = "5bf92f3577b34da6a3ce929d0e0e4736"
+    try:
+        translate(node, "Stop after this.", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+    finally:
+        assert node.stop() == 0
+
+    def complete(spans: list[ReceivedSpan]) -> bool:
+        names = {s.name for s in spans if s.trace_id == trace_id}
+        return {"POST /translate", "udn.batch", "udn.inference"} <= names
+
+    receiver.wait_for(complete)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -87,6 +88,10 @@ class TranslationAPI(ls.LitAPI):
         )
         MemoryManager.get_instance().configure(self.settings.memory)
         tracing.setup_tracing(role=f"worker-{self.worker_id}")
+        if threading.current_thread() is threading.main_thread():
+            # LitServe stops a worker with SIGTERM, whose default action ends the process at
+            # once; exiting instead lets the atexit hooks run, so the last spans are exported.
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         allocator = prepare_allocator()
         threads = inference_threads(self.settings)
         self.registry = build_registry(self.settings, threads["threads"])
@@ -243,6 +248,10 @@ def build_registry(settings: Settings, threads: int | None = None) -> PairRegist
         max_loaded=adapters.max_loaded,
         memory_budget_bytes=int(budget * 1024 * 1024) if budget is not None else None,
     )
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def _error(status: int, message: str) -> dict[str, Any]:

@@ -93,6 +93,9 @@ class NodeOperations:
                     yield state
                 finally:
                     self.stop()
+                    # LitServe's API server is a forked process, which ends without running
+                    # atexit hooks: export the spans still queued now.
+                    await asyncio.to_thread(tracing.force_flush, 3000)
 
         return lifespan
 
