@@ -159,6 +159,26 @@ def check_targets(results: dict[str, Any]) -> list[tuple[str, float, float, bool
     return checks
 
 
+def markdown_table(results: dict[str, Any]) -> str:
+    """The results as the README shows them."""
+    lines = [
+        "| sentences/request | clients | system | requests/s | sentences/s | p50 ms | p99 ms "
+        "| vs raw | vs naive |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for shape, table in results.items():
+        for c, row in table.items():
+            for s in SYSTEMS:
+                m = row[s]
+                vs_raw = paired(row, s, "raw", "requests_per_s")
+                vs_naive = paired(row, s, "naive", "requests_per_s")
+                lines.append(
+                    f"| {shape} | {c} | {s} | {m['requests_per_s']:.1f} | {m['sentences_per_s']:.1f} | "
+                    f"{m['p50_ms']:.0f} | {m['p99_ms']:.0f} | {vs_raw:.2f} | {vs_naive:.2f} |"
+                )
+    return "\n".join(lines)
+
+
 def chart(results: dict[str, Any], clients: list[int], path: Path, machine: str) -> None:
     import matplotlib
 
@@ -299,6 +319,8 @@ def main() -> int:
                     f"{shape:>8} {c:>7} | {s:6} {m['requests_per_s']:8.1f} {m['sentences_per_s']:8.1f} "
                     f"{m['p50_ms']:8.1f} {m['p99_ms']:8.1f} | {vs_raw:7.3f} {vs_naive:8.3f}"
                 )
+    print("\nAs a Markdown table:\n")
+    print(markdown_table(results))
     checks = check_targets(results) if {"1", "16"} <= results.keys() and "64" in results["1"] else []
     if checks:
         print("\nTargets:")
