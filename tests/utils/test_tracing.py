@@ -176,3 +176,26 @@ def test_items_without_trace_context_get_no_worker_spans(
     )
     assert result["ok"]
     assert finished(exporter) == []
+
+
+def test_the_hop_to_the_worker_does_not_depend_on_the_configured_propagators(
+    exporter: InMemorySpanExporter, worker_api: TranslationAPI
+) -> None:
+    # An operator may set OTEL_PROPAGATORS to a format without `traceparent` (b3, say): the
+    # API server still hands the worker W3C trace context, so the worker's spans stay in
+    # the request's trace. Here the global propagator speaks only W3C baggage.
+    from opentelemetry import propagate
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+
+    exporter.clear()
+    configured = propagate.get_global_textmap()
+    propagate.set_global_textmap(W3CBaggagePropagator())
+    try:
+        with TestClient(traced_app(worker_api)) as client:
+            assert client.post("/translate", json={"q": "Good evening."}).status_code == 200
+    finally:
+        propagate.set_global_textmap(configured)
+    spans = {s.name: s for s in finished(exporter)}
+    server, batch = spans["POST /translate"], spans["udn.batch"]
+    assert batch.context.trace_id == server.context.trace_id
+    assert batch.parent is not None and batch.parent.span_id == server.context.span_id

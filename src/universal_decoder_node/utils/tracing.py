@@ -40,6 +40,21 @@ UNTRACED_PATHS = ("/health", "/metrics")
 TRACES_PATH = "/v1/traces"
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 _PROPAGATED = ("traceparent", "tracestate")
+_W3C: Any = None
+
+
+def _w3c() -> Any:
+    """W3C trace context, for the hop from the API server to a worker: both ends are ours, so
+    it does not depend on the propagators configured for clients (``OTEL_PROPAGATORS``), and
+    it skips the composite propagator's other formats (baggage) on every request."""
+    global _W3C
+    if _W3C is None:
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        _W3C = TraceContextTextMapPropagator()
+    return _W3C
+
+
 # The FastAPI instrumentation matches these against the full URL (scheme://host/path).
 _EXCLUDED_URLS = r"^[a-z]+://[^/]+/(" + "|".join(p.lstrip("/") for p in UNTRACED_PATHS) + r")/?$"
 
@@ -197,11 +212,9 @@ def trace_headers() -> dict[str, str]:
     """The current trace context as W3C headers (``traceparent``, ``tracestate``); empty when off."""
     if not _active:
         return {}
-    from opentelemetry import propagate
-
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return {k: v for k, v in carrier.items() if k in _PROPAGATED}
+    _w3c().inject(carrier)
+    return carrier
 
 
 def start_span(name: str, **attributes: Any) -> AbstractContextManager[Any]:
@@ -237,7 +250,7 @@ class BatchTrace:
     """
 
     def __init__(self, items: Sequence[Mapping[str, Any]], attributes: Mapping[str, Any]) -> None:
-        from opentelemetry import propagate, trace
+        from opentelemetry import trace
 
         self._trace = trace
         self._tracer = _tracer or trace.get_tracer(__name__)
@@ -248,7 +261,7 @@ class BatchTrace:
         for index, item in enumerate(items):
             if "traceparent" not in item:
                 continue
-            parent = propagate.extract({k: item[k] for k in _PROPAGATED if k in item})
+            parent = _w3c().extract({k: item[k] for k in _PROPAGATED if k in item})
             item_attributes = {
                 **attributes,
                 "udn.pair": str(item.get("pair", "")),
