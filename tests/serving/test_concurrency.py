@@ -117,3 +117,36 @@ def test_list_requests_in_one_batch_keep_their_own_order(batching_node: NodeProc
         assert len(out) == 3
         for word, translation in zip(expected, out, strict=True):
             assert word in translation
+
+
+def test_two_api_servers_and_two_workers_route_every_answer_to_its_own_request(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Each API server has its own request and answer pipes, and either worker may take any
+    # request: answers must still reach the server, and the request, that asked. Every
+    # request is distinct (its own number), so a mix-up cannot pass unnoticed.
+    node = start_node(
+        tmp_path_factory.mktemp("two-servers"),
+        {"serving": {"api_servers": 2, "workers": 2, "threads": 1, "request_timeout": 120}},
+    )
+    try:
+        numbers = list(range(100, 148))
+        responses = asyncio.run(
+            _post_all(
+                node.url,
+                [
+                    (
+                        "/translate",
+                        {"json": {"q": [f"I have {n} books.", "Thank you."], "source": "en", "target": "pt"}},
+                    )
+                    for n in numbers
+                ],
+            )
+        )
+    finally:
+        node.stop()
+    for n, response in zip(numbers, responses, strict=True):
+        assert response.status_code == 200, response.text
+        first, second = response.json()["translatedText"]
+        assert str(n) in first and "livros" in first
+        assert "obrigado" in second.lower()
