@@ -31,7 +31,11 @@ COUNTED_ENDPOINTS = frozenset(
 
 
 class NodeServer(ls.LitServer):
-    """LitServer with requests and answers over pipes (``serving.transport``), not manager queues."""
+    """LitServer with requests and answers over pipes (``serving.transport``), not manager queues.
+
+    ``_init_manager`` is where LitServe 0.2.19 (pinned) creates its queues and transport; the
+    manager itself stays, for LitServe's worker status dictionary and shutdown event.
+    """
 
     def _init_manager(self, num_api_servers: int) -> Any:
         manager = super()._init_manager(num_api_servers)
