@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from universal_decoder_node.engine.segment import DEFAULT_MAX_CHARS, count_segments, segment
+from universal_decoder_node.engine.segment import DEFAULT_MAX_CHARS, segment
 
 TEXTS = [
     "Hello.",
@@ -84,11 +84,6 @@ def test_long_run_without_spaces_is_cut_hard() -> None:
     _, seg, _ = segment(text, max_chars=400)
     assert [len(s) for s in seg.segments] == [400, 400, 250]
     assert "".join(seg.segments) == text
-
-
-def test_count_segments() -> None:
-    assert count_segments(["Hello. How are you?", "One.\nTwo.", "   "]) == 4
-    assert count_segments([]) == 0
 
 
 def test_random_text_round_trips() -> None:

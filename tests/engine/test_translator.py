@@ -114,10 +114,12 @@ def test_submit_answers_each_job_once_as_soon_as_its_own_segments_are_done(
     # A short job and a long one in one submit: the short one is answered while the long one
     # is still being translated (no batch barrier); a job that cannot start is answered at once.
     done: list[tuple[int, object]] = []
+    counts: dict[int, int] = {}
     all_done = threading.Event()
 
-    def record(index: int, result: object) -> None:
+    def record(index: int, result: object, segments: int) -> None:
         done.append((index, result))
+        counts[index] = segments
         if len(done) == 3:
             all_done.set()
 
@@ -135,12 +137,13 @@ def test_submit_answers_each_job_once_as_soon_as_its_own_segments_are_done(
     assert isinstance(results[2], UnsupportedPairError)
     assert isinstance(results[0], list) and "praia" in results[0][0]
     assert isinstance(results[1], list) and all("sofá" in text for text in results[1])
+    assert counts == {0: 1, 1: 48, 2: 0}  # sentences translated per job
     assert translator.pending == 0
 
 
 def test_wait_until_below_returns_once_the_queue_drains(translator: BatchTranslator) -> None:
     finished = threading.Event()
-    translator.submit([TranslationJob("en-pt", [LONG_PARAGRAPH] * 2)], lambda i, r: finished.set())
+    translator.submit([TranslationJob("en-pt", [LONG_PARAGRAPH] * 2)], lambda i, r, n: finished.set())
     assert translator.pending > 2 * translator.threads  # 32 segments queued on 2 threads
     assert not translator.wait_until_below(1, timeout=0.01)
     assert translator.wait_until_below(1, timeout=120)

@@ -10,7 +10,6 @@ verbatim, so line structure survives translation.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 # A sentence ends at . ! ? or an ellipsis, optionally followed by closing quotes or
@@ -63,11 +62,6 @@ def segment(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> tuple[str, Segment
                     parts.append(" ")
                 parts.append(piece)
     return lead, Segmented(tuple(parts)), trail
-
-
-def count_segments(texts: Sequence[str], max_chars: int = DEFAULT_MAX_CHARS) -> int:
-    """How many segments (sentences, or pieces of long ones) the model translates for ``texts``."""
-    return sum(len(segment(t, max_chars)[1].segments) for t in texts if t.strip())
 
 
 def _split_sentences(line: str) -> list[str]:

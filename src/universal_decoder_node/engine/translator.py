@@ -28,8 +28,8 @@ JobResult = list[str] | EngineError
 # Per text of a job: the text itself when blank, else (leading space, segments, trailing space).
 _Layout = tuple[str, Segmented, str] | str
 # Called once per job, from a translation thread (or the submitting thread for a job that
-# fails before any work): (the job's index in its submit call, its result).
-JobDone = Callable[[int, JobResult], None]
+# needs no translation): (the job's index in its submit call, its result, segments translated).
+JobDone = Callable[[int, JobResult, int], None]
 
 
 class _JobState:
@@ -107,7 +107,7 @@ class BatchTranslator:
             worker.start()
 
     def submit(self, jobs: Sequence[TranslationJob], done: JobDone) -> None:
-        """Queue the jobs' segments behind those already queued; ``done(i, result)`` per job.
+        """Queue the jobs' segments behind those already queued; ``done(i, result, segments)`` per job.
 
         Never raises for a job: a job that cannot start (unknown or unloaded pair) is
         answered at once, from the calling thread.
@@ -138,7 +138,7 @@ class BatchTranslator:
                 continue
             tasks.extend(_Task(state, k, model, text) for k, text in enumerate(segments))
         for j, result in finished:
-            done(j, result)
+            done(j, result, 0)
         if tasks:
             with self._idle:
                 self._pending += len(tasks)
@@ -151,7 +151,7 @@ class BatchTranslator:
         remaining = len(jobs)
         all_done = threading.Condition()
 
-        def done(index: int, result: JobResult) -> None:
+        def done(index: int, result: JobResult, segments: int) -> None:
             nonlocal remaining
             with all_done:
                 results[index] = result
@@ -197,7 +197,7 @@ class BatchTranslator:
             if last:
                 state.release.close()
                 try:
-                    state.done(state.index, state.result())
+                    state.done(state.index, state.result(), len(state.outputs))
                 except Exception:  # the caller's callback must not take the thread down
                     log.exception("a translation completion callback failed")
 

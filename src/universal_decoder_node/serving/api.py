@@ -30,7 +30,6 @@ from ..engine import (
     PairRegistry,
     TranslationJob,
 )
-from ..engine.segment import count_segments
 from ..models import pair_sources, startup_pairs
 from ..utils import tracing
 from ..utils.memory_manager import MemoryManager
@@ -190,9 +189,8 @@ class TranslationAPI(ls.LitAPI):
         trace.begin("udn.inference", **{"udn.jobs": len(jobs)})
         remaining = len(jobs)
         lock = threading.Lock()
-        max_chars = self.translator.max_segment_chars
 
-        def job_done(j: int, out: JobResult) -> None:
+        def job_done(j: int, out: JobResult, segments: int) -> None:
             nonlocal remaining
             i, job = positions[j], jobs[j]
             with profile_section("postprocess"):
@@ -204,7 +202,7 @@ class TranslationAPI(ls.LitAPI):
                     metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
                 else:
                     result = {"ok": True, "translations": out}
-                    metrics.SENTENCES.labels(job.pair).inc(count_segments(job.texts, max_chars))
+                    metrics.SENTENCES.labels(job.pair).inc(segments)
                     metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
             trace.end_item(i, None if result["ok"] else result["error"])
             respond(i, result)
