@@ -10,9 +10,14 @@ a fixed list, status codes, and configured language pairs.
 from __future__ import annotations
 
 import os
+import struct
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -20,8 +25,11 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as _multiprocess
+from prometheus_client.metrics_core import Metric
 
 from .metrics_dir import MULTIPROC_ENV
+
+T = TypeVar("T")
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -112,7 +120,28 @@ def current_values(names: frozenset[str]) -> dict[str, float]:
 def render() -> tuple[bytes, str]:
     """The exposition text for every process of this node, and its content type."""
     if multiprocess_enabled():
+        return _read_all(lambda registry: generate_latest(registry)), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def collect_all() -> list[Metric]:
+    """Every process's metric families, merged (multiprocess mode), else this process's."""
+    if multiprocess_enabled():
+        return _read_all(lambda registry: list(registry.collect()))
+    return list(REGISTRY.collect())
+
+
+def _read_all(read: Callable[[CollectorRegistry], T], attempts: int = 20) -> T:
+    # prometheus_client creates a process's file before it writes the file's header, so a
+    # reader that comes in between (a worker starting up) finds an empty file and fails to
+    # unpack it. The file is whole a moment later: read again.
+    for _ in range(attempts - 1):
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        try:
+            return read(registry)
+        except struct.error:
+            time.sleep(0.01)
+    registry = CollectorRegistry()
+    _multiprocess.MultiProcessCollector(registry)
+    return read(registry)

@@ -21,14 +21,12 @@ from types import FrameType
 from typing import Any
 
 import httpx
-from prometheus_client import CollectorRegistry
-from prometheus_client import multiprocess as _multiprocess
 
 from .. import __version__
 from ..config import ConfigError, Settings
 from ..models import pair_sources
 from ..utils.memory_manager import MemoryManager
-from .metrics import multiprocess_enabled
+from .metrics import collect_all, multiprocess_enabled
 from .routes import LANGUAGE_NAMES
 
 log = logging.getLogger(__name__)
@@ -108,7 +106,7 @@ class NodeRegistration:
                     response = self._client.put(self.endpoint, json=self.report(ready), headers=self.headers)
                     if response.status_code >= 400:
                         raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
-                except (httpx.HTTPError, RuntimeError) as exc:
+                except Exception as exc:  # the heartbeat thread must outlive any one failure
                     failures += 1
                     if failures == 1 or failures % 30 == 0:
                         log.warning("heartbeat to %s failed (%d in a row): %s", self.endpoint, failures, exc)
@@ -149,9 +147,7 @@ class NodeRegistration:
         latency_sum = latency_count = 0.0
         loaded: list[str] = []
         if multiprocess_enabled():
-            registry = CollectorRegistry()
-            _multiprocess.MultiProcessCollector(registry)
-            for family in registry.collect():
+            for family in collect_all():
                 for sample in family.samples:
                     if sample.name == "udn_requests_queued":
                         queued += sample.value
