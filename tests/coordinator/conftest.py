@@ -273,11 +273,15 @@ def start_registered_node(
         args=["--coordinator", coordinator.url],
         ready_timeout=timeout,
     )
-    wait_for(
-        lambda: node_id in coordinator.node_ids(),
-        30,
-        lambda: f"node {node_id} did not register:\n{node.log()}\n{coordinator.log()}",
-    )
+    try:
+        wait_for(
+            lambda: node_id in coordinator.node_ids(),
+            30,
+            lambda: f"node {node_id} did not register:\n{node.log()}\n{coordinator.log()}",
+        )
+    except BaseException:
+        node.stop()  # a failed start must not leave a node running into the next tests
+        raise
     return node
 
 
