@@ -305,21 +305,7 @@ def main() -> int:
                 stop_server(proc)
 
     print(f"\nload average after: {os.getloadavg()}")
-    print(
-        f"\n{'sent/req':>8} {'clients':>7} | {'system':6} {'req/s':>8} {'sent/s':>8} {'p50 ms':>8} "
-        f"{'p99 ms':>8} | {'vs raw':>7} {'vs naive':>8}  (medians; ratios: median of per-round ratios)"
-    )
-    for shape, table in results.items():
-        for c, row in table.items():
-            for s in SYSTEMS:
-                m = row[s]
-                vs_raw = paired(row, s, "raw", "requests_per_s")
-                vs_naive = paired(row, s, "naive", "requests_per_s")
-                print(
-                    f"{shape:>8} {c:>7} | {s:6} {m['requests_per_s']:8.1f} {m['sentences_per_s']:8.1f} "
-                    f"{m['p50_ms']:8.1f} {m['p99_ms']:8.1f} | {vs_raw:7.3f} {vs_naive:8.3f}"
-                )
-    print("\nAs a Markdown table:\n")
+    print("\nMedians over the rounds; ratios are medians of per-round ratios.\n")
     print(markdown_table(results))
     checks = check_targets(results) if {"1", "16"} <= results.keys() and "64" in results["1"] else []
     if checks:

@@ -11,13 +11,14 @@ from .base import (
 )
 from .bergamot import BergamotBackend
 from .registry import PairLoading, PairRegistry, PairSource
-from .translator import BatchTranslator, JobResult, TranslationJob
+from .translator import BatchTranslator, Gathered, JobResult, TranslationJob
 
 __all__ = [
     "Backend",
     "BatchTranslator",
     "BergamotBackend",
     "EngineError",
+    "Gathered",
     "JobResult",
     "LanguagePair",
     "Model",

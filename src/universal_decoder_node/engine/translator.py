@@ -8,12 +8,15 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from .base import EngineError, Model, TranslationFailed
 from .registry import PairRegistry
 from .segment import DEFAULT_MAX_CHARS, Segmented, segment
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,26 @@ class _JobState:
             texts.append(lead + seg.join(self.outputs[cursor : cursor + n]) + trail)
             cursor += n
         return texts
+
+
+class Gathered(Generic[R]):
+    """One result per index, put from any thread; ``wait`` blocks until all ``n`` are in."""
+
+    def __init__(self, n: int, missing: R) -> None:
+        self._results = [missing] * n
+        self._remaining = n
+        self._all_in = threading.Condition()
+
+    def put(self, index: int, result: R) -> None:
+        with self._all_in:
+            self._results[index] = result
+            self._remaining -= 1
+            self._all_in.notify()
+
+    def wait(self) -> list[R]:
+        with self._all_in:
+            self._all_in.wait_for(lambda: self._remaining == 0)
+        return self._results
 
 
 @dataclass(slots=True)
@@ -147,21 +170,9 @@ class BatchTranslator:
 
     def translate(self, jobs: Sequence[TranslationJob]) -> list[JobResult]:
         """Translate ``jobs`` and wait: one result (translations or the error) per job."""
-        results: list[JobResult] = [TranslationFailed("no result")] * len(jobs)
-        remaining = len(jobs)
-        all_done = threading.Condition()
-
-        def done(index: int, result: JobResult, segments: int) -> None:
-            nonlocal remaining
-            with all_done:
-                results[index] = result
-                remaining -= 1
-                all_done.notify()
-
-        self.submit(jobs, done)
-        with all_done:
-            all_done.wait_for(lambda: remaining == 0)
-        return results
+        results: Gathered[JobResult] = Gathered(len(jobs), TranslationFailed("no result"))
+        self.submit(jobs, lambda index, result, segments: results.put(index, result))
+        return results.wait()
 
     @property
     def pending(self) -> int:

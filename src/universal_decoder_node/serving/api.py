@@ -25,6 +25,7 @@ from ..engine import (
     BatchTranslator,
     BergamotBackend,
     EngineError,
+    Gathered,
     JobResult,
     PairLoading,
     PairRegistry,
@@ -78,13 +79,7 @@ class TranslationAPI(ls.LitAPI):
         had fails the worker, and with it the node's start, with the reason.
         """
         self.worker_id = os.environ.get("LITSERVE_WORKER_ID", "0")
-        profiling = self.settings.profiling
-        function_profiler.configure(
-            enabled=profiling.enable_profiling,
-            bottleneck_threshold_ms=profiling.bottleneck_threshold_ms,
-            output_dir=profiling.profile_output_dir,
-            export_format=profiling.export_format,
-        )
+        function_profiler.apply_settings(self.settings.profiling)
         MemoryManager.get_instance().configure(self.settings.memory)
         tracing.setup_tracing(role=f"worker-{self.worker_id}")
         if threading.current_thread() is threading.main_thread():
@@ -142,20 +137,9 @@ class TranslationAPI(ls.LitAPI):
         item as soon as it is done; this is the same work for LitServe's own loops and tests.
         """
         items = [x] if isinstance(x, dict) else x
-        results: list[dict[str, Any]] = [_error(500, "no result")] * len(items)
-        remaining = len(items)
-        all_done = threading.Condition()
-
-        def respond(index: int, result: dict[str, Any]) -> None:
-            nonlocal remaining
-            with all_done:
-                results[index] = result
-                remaining -= 1
-                all_done.notify()
-
-        self.dispatch(items, respond)
-        with all_done:
-            all_done.wait_for(lambda: remaining == 0)
+        gathered: Gathered[dict[str, Any]] = Gathered(len(items), _error(500, "no result"))
+        self.dispatch(items, gathered.put)
+        results = gathered.wait()
         return results[0] if isinstance(x, dict) else results
 
     def dispatch(self, items: list[dict[str, Any]], respond: Respond) -> None:

@@ -55,13 +55,7 @@ class NodeOperations:
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, server_index: int) -> None:
         """Configure this API server process; the first one (index 0) runs the memory monitor."""
-        profiling = self.settings.profiling
-        function_profiler.configure(
-            enabled=profiling.enable_profiling,
-            bottleneck_threshold_ms=profiling.bottleneck_threshold_ms,
-            output_dir=profiling.profile_output_dir,
-            export_format=profiling.export_format,
-        )
+        function_profiler.apply_settings(self.settings.profiling)
         self.memory.configure(self.settings.memory)
         self.memory.set_usage_provider(self.usage)
         if server_index == 0:

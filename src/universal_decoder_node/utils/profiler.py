@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
+from ..config import ProfilingSettings
 from .atomic_write import write_atomic
 
 P = ParamSpec("P")
@@ -176,6 +177,15 @@ class FunctionProfiler:
             self.bottleneck_threshold_ms = float(bottleneck_threshold_ms)
         if output_dir is not None:
             self.output_dir = Path(output_dir)
+
+    def apply_settings(self, settings: ProfilingSettings) -> None:
+        """Take the ``profiling`` section of the node's settings."""
+        self.configure(
+            enabled=settings.enable_profiling,
+            bottleneck_threshold_ms=settings.bottleneck_threshold_ms,
+            output_dir=settings.profile_output_dir,
+            export_format=settings.export_format,
+        )
 
     def enable(self) -> None:
         self.enabled = True
