@@ -6,7 +6,8 @@ Three real nodes (bundled en->pt model) are started side by side:
 - ``off``:  the normal node with profiling disabled and no tracing configured;
 - ``on``:   profiling enabled and every request traced, spans exported over OTLP/HTTP to a
   receiver in this process;
-- ``on10``: the same with the standard head sampler keeping one trace in ten
+- ``prof`` and ``trace`` (not run by default): ``on`` with only profiling, or only tracing;
+- ``on10``: ``on`` with the standard head sampler keeping one trace in ten
   (``OTEL_TRACES_SAMPLER=parentbased_traceidratio``, ``OTEL_TRACES_SAMPLER_ARG=0.1``).
 
 Each round sends the same closed-loop load (``--concurrency`` clients, ``--sentences`` short
@@ -181,6 +182,8 @@ def main() -> int:
         ),
         "off": (udn, {"UDN_PROFILING__ENABLE_PROFILING": "false"}),
         "on": (udn, traced),
+        "prof": (udn, {"UDN_PROFILING__ENABLE_PROFILING": "true"}),
+        "trace": (udn, {**traced, "UDN_PROFILING__ENABLE_PROFILING": "false"}),
         "on10": (
             udn,
             {**traced, "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
@@ -232,7 +235,7 @@ def main() -> int:
         n: statistics.median(a / b for a, b in zip(cpu[n], cpu["none"], strict=True)) for n in names
     }
     print("Median of the per-round ratios to none:")
-    for name, target in (("on", 3.0), ("on10", 3.0), ("off", 0.5)):
+    for name, target in (("on", 3.0), ("on10", 3.0), ("prof", 3.0), ("trace", 3.0), ("off", 0.5)):
         if name not in paired_speed:
             continue
         print(

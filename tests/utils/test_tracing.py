@@ -133,6 +133,9 @@ def test_request_batch_and_inference_spans_continue_the_callers_trace(
     server = spans["POST /translate"]
     batch, inference = spans["udn.batch"], spans["udn.inference"]
     assert server.kind == SpanKind.SERVER
+    assert server.attributes is not None
+    assert server.attributes["http.route"] == "/translate"
+    assert server.attributes["http.response.status_code"] == 200
     for span in (server, batch, inference):
         assert span.context.trace_id == int(TRACE_ID, 16)  # one trace, continued from the caller
     assert server.parent is not None and server.parent.span_id == int(PARENT_ID, 16)
@@ -164,6 +167,19 @@ def test_health_and_metrics_are_not_traced(
         assert client.get("/metrics").status_code == 200
         assert client.get("/healthz").status_code == 404  # only the exact paths are exempt
     assert [s.name for s in finished(exporter)] == ["GET"]
+
+
+def test_with_tracing_off_fastapi_telemetry_is_switched_off(
+    exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tracer provider is set in this process (the fixture), as in a node forked after
+    # tracing was set up; FastAPI's own telemetry would otherwise trace, or at least look up
+    # the OpenTelemetry providers on every request.
+    monkeypatch.setattr(tracing, "_active", False)
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    app = FastAPI()
+    assert not tracing.instrument_app(app)
+    assert not app._native_telemetry.enabled()
 
 
 def test_items_without_trace_context_get_no_worker_spans(
