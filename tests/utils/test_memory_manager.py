@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -235,6 +237,30 @@ def test_cleanup_reports_a_failing_hook_and_goes_on() -> None:
 
 def usage(**figures: Any) -> Any:
     return lambda: figures
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_cleanup_frees_garbage_among_frozen_startup_objects() -> None:
+    # A pair loaded at start is frozen with the rest; if it is unloaded later and sits in a
+    # reference cycle, a plain collection never frees it, cleanup must.
+    manager = MemoryManager(MemorySettings())
+    startup = _Cycle()
+    alive = weakref.ref(startup)
+    try:
+        assert manager.freeze_startup_objects() > 0
+        del startup
+        gc.collect()
+        assert alive() is not None  # frozen: invisible to collections
+        result = manager.cleanup(trigger="test")
+        assert alive() is None
+        assert result["gc_collected_objects"] >= 1
+        assert gc.get_freeze_count() > 0  # what survived is frozen again
+    finally:
+        gc.unfreeze()
 
 
 def test_recommendations_carry_their_figures() -> None:

@@ -111,6 +111,7 @@ class TranslationAPI(ls.LitAPI):
             }
             self._control_server = self.control.serve(f"worker-{self.worker_id}", handlers)
         self._sample_memory(force=True)
+        MemoryManager.get_instance().freeze_startup_objects()
 
     async def authorize(self) -> None:
         """The translation endpoints' request dependency: they are open (``/admin`` has its own guard).

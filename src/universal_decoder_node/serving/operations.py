@@ -83,6 +83,7 @@ class NodeOperations:
                 index = int(getattr(app, "response_queue_id", 0) or 0)
                 tracing.setup_tracing(role="api" if index == 0 else f"api-{index}")
                 self.start(index)
+                self.memory.freeze_startup_objects()
                 try:
                     yield state
                 finally:
