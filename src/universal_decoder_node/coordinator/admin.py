@@ -8,8 +8,8 @@ from fastapi import Depends, FastAPI, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..serving.admin import admin_guard
-from ..serving.errors import ClientError
+from ..protocol.admin import admin_guard
+from ..protocol.errors import ClientError
 from .records import KeyRecord
 from .service import Coordinator
 

@@ -1,7 +1,7 @@
 """The client API (the same as a node's) and the node registration endpoints.
 
 ``POST /translate`` and ``POST /decode`` are validated here exactly as a node validates them
-(``serving.requests``), so bad input gets its 4xx without a round trip, and then forwarded
+(``protocol.requests``), so bad input gets its 4xx without a round trip, and then forwarded
 byte for byte. ``GET /languages`` lists every pair a live node serves.
 """
 
@@ -15,8 +15,8 @@ from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..config import Settings
-from ..serving.errors import ClientError
-from ..serving.requests import FORM_TYPES, Limits, media_type, parse_decode, parse_translate, read_body
+from ..protocol.errors import ClientError
+from ..protocol.requests import FORM_TYPES, Limits, media_type, parse_decode, parse_translate, read_body
 from .keys import bearer_token, presented_key
 from .proxy import NodeAnswer
 from .records import NodeReport

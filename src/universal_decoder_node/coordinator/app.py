@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ..config import Settings
-from ..serving.errors import error_response, install_error_handlers
+from ..protocol.errors import error_response, install_error_handlers
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import metrics
 from .admin import add_admin_routes

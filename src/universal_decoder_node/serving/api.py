@@ -32,11 +32,11 @@ from ..engine import (
     TranslationJob,
 )
 from ..models import pair_sources, startup_pairs
+from ..protocol.errors import engine_error_status
 from ..utils import tracing
 from ..utils.memory_manager import MemoryManager
 from ..utils.profiler import function_profiler, profile_section
 from . import metrics
-from .errors import engine_error_status
 from .model_admin import worker_handlers
 from .worker_control import ControlChannel, ControlServer
 from .worker_ops import WorkerOperations, inference_threads, prepare_allocator

@@ -9,12 +9,12 @@ from typing import Any
 import litserve as ls
 
 from ..config import Settings
+from ..protocol.errors import install_error_handlers
 from ..utils import tracing
 from ..utils.https_middleware import add_https_middleware
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import metrics
 from .api import TranslationAPI
-from .errors import install_error_handlers
 from .loop import TranslationLoop
 from .model_admin import add_model_admin_routes
 from .operations import NodeOperations, add_operations_routes

@@ -22,8 +22,8 @@ from fastapi import Depends, FastAPI
 from ..config import Settings
 from ..engine import PairRegistry
 from ..models import HubSource, pair_sources
-from .admin import admin_guard
-from .errors import ClientError
+from ..protocol.admin import admin_guard
+from ..protocol.errors import ClientError
 from .worker_control import ControlChannel, Handler
 
 # Seconds a worker has to describe its models.

@@ -22,13 +22,13 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import Response
 
 from ..config import Settings
+from ..protocol.admin import admin_guard
+from ..protocol.errors import ClientError
 from ..utils import tracing
 from ..utils.atomic_write import write_atomic
 from ..utils.memory_manager import MemoryAlert, MemoryManager
 from ..utils.profiler import EXPORT_FORMATS, FunctionProfiler, function_profiler
 from . import metrics
-from .admin import admin_guard
-from .errors import ClientError
 from .worker_control import ControlChannel
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,18 @@ from litserve.utils import LitAPIStatus, ResponseBufferItem, WorkerSetupStatus
 from .. import __version__
 from ..config import Settings
 from ..models import pair_sources
+from ..protocol.errors import ClientError
+from ..protocol.requests import (
+    Limits,
+    encode_msgpack,
+    parse_decode,
+    parse_translate,
+    read_body,
+    wants_msgpack,
+)
 from ..utils import tracing
 from ..utils.memory_manager import MemoryManager
 from . import metrics
-from .errors import ClientError
-from .requests import Limits, encode_msgpack, parse_decode, parse_translate, read_body, wants_msgpack
 
 log = logging.getLogger(__name__)
 
