@@ -263,15 +263,24 @@ def wait_for(
 
 
 def start_registered_node(
-    tmp_path: Path, coordinator: CoordinatorProcess, node_id: str, timeout: float = 180
+    tmp_path: Path,
+    coordinator: CoordinatorProcess,
+    node_id: str,
+    timeout: float = 180,
+    args: list[str] | None = None,
+    tls_ca: str | None = None,
 ) -> NodeProcess:
-    """A real node with the bundled models, registered with ``coordinator`` as ``node_id``."""
+    """A real node with the bundled models, registered with ``coordinator`` as ``node_id``.
+
+    ``args`` go to ``udn serve`` as well; ``tls_ca`` as in ``tests.conftest.start_node``.
+    """
     node = start_node(
         tmp_path,
         {**NODE_CONFIG, "registration": {"node_id": node_id}},
         env={"UDN_NODE_TOKEN": NODE_TOKEN},
-        args=["--coordinator", coordinator.url],
+        args=["--coordinator", coordinator.url, *(args or [])],
         ready_timeout=timeout,
+        tls_ca=tls_ca,
     )
     try:
         wait_for(

@@ -102,7 +102,7 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
     server = build_server(settings)
     # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware, so both agree.
     uvicorn_kwargs.setdefault("forwarded_allow_ips", list(settings.https.trusted_proxies))
-    with registered(settings):
+    with registered(settings, tls=bool(uvicorn_kwargs.get("ssl_certfile"))):
         server.run(
             host=settings.serving.host,
             port=settings.serving.port,

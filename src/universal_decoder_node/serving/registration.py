@@ -35,14 +35,14 @@ _ANY_ADDRESS = ("0.0.0.0", "::", "")
 _TIMED_ENDPOINTS = ("/translate", "/decode")
 
 
-def node_url(settings: Settings) -> str:
-    """The URL the coordinator should use to reach this node."""
+def node_url(settings: Settings, tls: bool = False) -> str:
+    """The URL the coordinator should use to reach this node (``https`` when it serves TLS)."""
     if settings.registration.advertise_url:
         return settings.registration.advertise_url.rstrip("/")
     host = settings.serving.host
     if host in _ANY_ADDRESS:
         host = socket.gethostname()
-    return f"http://{host}:{settings.serving.port}"
+    return f"{'https' if tls else 'http'}://{host}:{settings.serving.port}"
 
 
 def node_id(settings: Settings) -> str:
@@ -50,9 +50,13 @@ def node_id(settings: Settings) -> str:
 
 
 class NodeRegistration:
-    """Keeps this node registered with one coordinator until ``stop``."""
+    """Keeps this node registered with one coordinator until ``stop``.
 
-    def __init__(self, settings: Settings) -> None:
+    ``tls`` says the node serves HTTPS itself (``udn serve --ssl-certfile``): it advertises an
+    ``https`` URL and checks its own readiness over TLS.
+    """
+
+    def __init__(self, settings: Settings, tls: bool = False) -> None:
         coordinator = settings.registration.coordinator_url
         if not coordinator:
             raise ConfigError("registration.coordinator_url is not set")
@@ -63,9 +67,10 @@ class NodeRegistration:
             )
         self.endpoint = f"{coordinator.rstrip('/')}/nodes/{node_id(settings)}"
         self.node_id = node_id(settings)
-        self.url = node_url(settings)
+        self.url = node_url(settings, tls)
         local_host = settings.serving.host if settings.serving.host not in _ANY_ADDRESS else "127.0.0.1"
-        self.ready_url = f"http://{local_host}:{settings.serving.port}/ready"
+        scheme = "https" if tls else "http"
+        self.ready_url = f"{scheme}://{local_host}:{settings.serving.port}/ready"
         self.headers = {"Authorization": f"Bearer {settings.coordinator.node_token}"}
         pairs = sorted(pair_sources(settings))
         self.pairs = pairs
@@ -79,6 +84,9 @@ class NodeRegistration:
         self._last_latency: tuple[float, float] = (0.0, 0.0)  # (sum, count) at the last heartbeat
         self._latency_ms: float | None = None
         self._client = httpx.Client(timeout=5.0)
+        # The readiness probe asks this very node over loopback, where the certificate (made
+        # out to the node's public name) would not match; it sends no credentials.
+        self._probe = httpx.Client(timeout=2.0, verify=not tls)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="udn-registration", daemon=True)
@@ -96,6 +104,7 @@ class NodeRegistration:
             except httpx.HTTPError as exc:
                 log.warning("could not deregister from %s: %s", self.endpoint, exc)
         self._client.close()
+        self._probe.close()
 
     def _run(self) -> None:
         failures = 0
@@ -120,7 +129,7 @@ class NodeRegistration:
 
     def _ready(self) -> bool:
         try:
-            return self._client.get(self.ready_url, timeout=2.0).status_code == 200
+            return self._probe.get(self.ready_url).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -173,7 +182,7 @@ class NodeRegistration:
 
 
 @contextmanager
-def registered(settings: Settings) -> Iterator[NodeRegistration | None]:
+def registered(settings: Settings, tls: bool = False) -> Iterator[NodeRegistration | None]:
     """Keep the node registered while the block runs, if a coordinator is configured.
 
     SIGTERM and SIGINT stop the node the way Ctrl+C does (LitServe's graceful shutdown, which
@@ -181,7 +190,7 @@ def registered(settings: Settings) -> Iterator[NodeRegistration | None]:
     coordinator configured, the node deregisters first, so a clean stop never leaves the
     coordinator routing to a node that is going away.
     """
-    registration = NodeRegistration(settings) if settings.registration.coordinator_url else None
+    registration = NodeRegistration(settings, tls) if settings.registration.coordinator_url else None
     owner = os.getpid()
 
     def on_stop_signal(signum: int, frame: FrameType | None) -> None:
