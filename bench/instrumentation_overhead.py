@@ -17,7 +17,8 @@ the CPU time all of a node's processes spent per request: on a machine shared wi
 work, wall-clock throughput swings with the neighbours' load, while CPU time per request is
 what the instrumentation adds, and what a dedicated CPU-bound node's throughput is
 inversely proportional to. It also times a disabled ``@profile`` call and a disabled
-``profile_section`` in nanoseconds against the bare call.
+``profile_section`` in nanoseconds against the bare call, and what one span costs the
+OpenTelemetry SDK (start and end, OTLP encoding) in microseconds.
 
 Usage: .venv/bin/python bench/instrumentation_overhead.py [--rounds 5] [--seconds 8]
 Targets: ``on`` loses at most 3% of ``none``'s throughput; ``off`` at most 0.5%.
@@ -82,6 +83,48 @@ def disabled_call_cost(number: int = 2_000_000, repeat: int = 7) -> dict[str, fl
         "empty_block_ns": best(without_section),
         "section_disabled_ns": best(with_section),
     }
+
+
+def span_cost(number: int = 5000, repeat: int = 5) -> dict[str, float]:
+    """Microseconds per span with the OpenTelemetry SDK in this process, best of ``repeat``:
+    start and end (bare, and with a server span's eight attributes), and OTLP protobuf encoding."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("bench")
+    attributes: dict[str, Any] = {
+        "url.scheme": "http",
+        "http.request.method": "POST",
+        "network.protocol.version": "1.1",
+        "server.address": "127.0.0.1",
+        "server.port": 8000,
+        "url.path": "/translate",
+    }
+
+    def bare() -> None:
+        tracer.start_span("span").end()
+
+    def server() -> None:
+        span = tracer.start_span("POST", attributes=attributes)
+        span.set_attributes({"http.route": "/translate", "http.response.status_code": 200})
+        span.end()
+
+    def best(stmt: Any, n: int = number) -> float:
+        return min(timeit.repeat(stmt, number=n, repeat=repeat)) / n * 1e6
+
+    start_end = best(bare)
+    with_attributes = best(server)
+    memory.clear()
+    for _ in range(512):
+        server()
+    spans = memory.get_finished_spans()
+    encode = best(lambda: encode_spans(spans).SerializeToString(), 20) / len(spans)
+    return {"span_us": start_end, "server_span_us": with_attributes, "encode_us": encode}
 
 
 class _Sink(BaseHTTPRequestHandler):
@@ -169,6 +212,12 @@ def main() -> int:
     extra = costs["section_disabled_ns"] - costs["empty_block_ns"]
     print(f"  profile_section, off        {costs['section_disabled_ns']:7.1f} ns  (+{extra:.1f} ns)")
 
+    span_costs = span_cost()
+    print("A span with the OpenTelemetry SDK, this process (best of 5):")
+    print(f"  start and end               {span_costs['span_us']:7.1f} us")
+    print(f"  with 8 attributes           {span_costs['server_span_us']:7.1f} us")
+    print(f"  OTLP protobuf encoding      {span_costs['encode_us']:7.1f} us")
+
     sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     sink.posts = 0  # type: ignore[attr-defined]
     threading.Thread(target=sink.serve_forever, daemon=True).start()
@@ -224,8 +273,8 @@ def main() -> int:
         f"{args.sentences} sentence(s) per request, {os.cpu_count()} cores "
         "(if the machine is shared, read the spread as well)."
     )
-    speed = report("Throughput, median:", "req/s", rps, 1)
-    cost = report("Node CPU time per request (all its processes), median:", "ms   ", cpu, 3)
+    speed_median = report("Throughput, median:", "req/s", rps, 1)
+    cost_median = report("Node CPU time per request (all its processes), median:", "ms   ", cpu, 3)
     # The nodes of one round ran within seconds of each other, under much the same outside
     # load, so the per-round ratio cancels most of the interference the medians above carry.
     paired_speed = {
@@ -241,8 +290,9 @@ def main() -> int:
         print(
             f"  {name:4s}: throughput {100 * (1 - paired_speed[name]):+.2f}% lost, "
             f"CPU per request {100 * (paired_cpu[name] - 1):+.2f}%   "
-            f"(medians alone: {100 * (1 - speed[name] / speed['none']):+.2f}% lost, "
-            f"{100 * (cost[name] / cost['none'] - 1):+.2f}% CPU; target: at most {target:g}% lost)"
+            f"(medians alone: {100 * (1 - speed_median[name] / speed_median['none']):+.2f}% lost, "
+            f"{100 * (cost_median[name] / cost_median['none'] - 1):+.2f}% CPU; "
+            f"target: at most {target:g}% lost)"
         )
     print(f"  OTLP export requests received from the traced nodes: {sink.posts}")  # type: ignore[attr-defined]
     return 0

@@ -194,6 +194,21 @@ def test_items_without_trace_context_get_no_worker_spans(
     assert finished(exporter) == []
 
 
+def test_an_unsampled_request_hands_the_worker_no_trace_context(exporter: InMemorySpanExporter) -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    def context(flags: int) -> SpanContext:
+        return SpanContext(
+            int(TRACE_ID, 16), int(PARENT_ID, 16), is_remote=False, trace_flags=TraceFlags(flags)
+        )
+
+    with trace.use_span(NonRecordingSpan(context(TraceFlags.DEFAULT))):
+        assert tracing.trace_headers() == {}
+    with trace.use_span(NonRecordingSpan(context(TraceFlags.SAMPLED))):
+        assert tracing.trace_headers() == {"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}
+
+
 def test_the_hop_to_the_worker_does_not_depend_on_the_configured_propagators(
     exporter: InMemorySpanExporter, worker_api: TranslationAPI
 ) -> None:

@@ -220,8 +220,17 @@ def force_flush(timeout_millis: int = 5000) -> bool:
 
 
 def trace_headers() -> dict[str, str]:
-    """The current trace context as W3C headers (``traceparent``, ``tracestate``); empty when off."""
+    """The current trace context as W3C headers (``traceparent``, ``tracestate``).
+
+    Empty when tracing is off or the current trace is not sampled: the worker's spans would
+    not be recorded either (every process of a node has the same sampler, and the standard
+    ones decide alike for one trace), so the worker skips them.
+    """
     if not _active:
+        return {}
+    from opentelemetry import trace
+
+    if not trace.get_current_span().get_span_context().trace_flags.sampled:
         return {}
     carrier: dict[str, str] = {}
     _w3c().inject(carrier)
