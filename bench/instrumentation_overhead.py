@@ -1,6 +1,6 @@
 """What profiling and tracing cost: node throughput with them on, off, and taken out, in one run.
 
-Three real nodes (bundled en->pt model) are started side by side:
+Real nodes (bundled en->pt model) are started side by side, four by default (``--configs``):
 
 - ``none``: the node with the instrumentation taken out (bench/_uninstrumented_node.py);
 - ``off``:  the normal node with profiling disabled and no tracing configured;

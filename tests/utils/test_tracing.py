@@ -8,6 +8,7 @@ the spans of a running node to an OTLP/HTTP receiver.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -85,6 +86,7 @@ def worker_api() -> Iterator[TranslationAPI]:
     api = TranslationAPI(settings)
     api.setup("cpu")
     yield api
+    gc.unfreeze()  # setup froze this test process's objects, as a worker's
     assert api.translator is not None
     api.translator.close()
 
@@ -107,6 +109,10 @@ def traced_app(api: TranslationAPI) -> FastAPI:
     @app.get("/metrics")
     def metrics() -> dict[str, str]:
         return {}
+
+    @app.get("/ready")
+    def ready() -> dict[str, str]:
+        return {"status": "ready"}
 
     assert tracing.instrument_app(app)
     return app
@@ -158,13 +164,14 @@ def test_without_an_incoming_traceparent_a_new_trace_starts(
     assert spans["udn.batch"].context.trace_id == spans["POST /translate"].context.trace_id
 
 
-def test_health_and_metrics_are_not_traced(
+def test_probes_and_metrics_are_not_traced(
     exporter: InMemorySpanExporter, worker_api: TranslationAPI
 ) -> None:
     exporter.clear()
     with TestClient(traced_app(worker_api)) as client:
         assert client.get("/health").status_code == 200
         assert client.get("/metrics").status_code == 200
+        assert client.get("/ready").status_code == 200
         assert client.get("/healthz").status_code == 404  # only the exact paths are exempt
     assert [s.name for s in finished(exporter)] == ["GET"]
 
@@ -180,6 +187,13 @@ def test_with_tracing_off_fastapi_telemetry_is_switched_off(
     app = FastAPI()
     assert not tracing.instrument_app(app)
     assert not app._native_telemetry.enabled()
+
+
+def test_fastapi_reads_the_telemetry_settings_the_node_configures() -> None:
+    # instrument_app updates FastAPI's private settings dict after LitServe built the app;
+    # a FastAPI upgrade that copies or renames it must fail here, not silently stop tracing.
+    app = FastAPI()
+    assert app._native_telemetry.config is app._telemetry
 
 
 def test_items_without_trace_context_get_no_worker_spans(

@@ -12,6 +12,7 @@ from ..config import Settings
 from ..protocol.errors import install_error_handlers
 from ..utils import tracing
 from ..utils.https_middleware import add_https_middleware
+from ..utils.memory_manager import MemoryManager
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import metrics
 from .api import TranslationAPI
@@ -102,6 +103,9 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
     server = build_server(settings)
     # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware, so both agree.
     uvicorn_kwargs.setdefault("forwarded_allow_ips", list(settings.https.trusted_proxies))
+    # The API servers are forked from this process: frozen here, what they inherit stays out
+    # of their collections, so collecting there does not copy the shared pages.
+    MemoryManager.get_instance().freeze_startup_objects()
     with registered(settings, tls=bool(uvicorn_kwargs.get("ssl_certfile"))):
         server.run(
             host=settings.serving.host,

@@ -84,8 +84,8 @@ class NodeRegistration:
         self._last_latency: tuple[float, float] = (0.0, 0.0)  # (sum, count) at the last heartbeat
         self._latency_ms: float | None = None
         self._client = httpx.Client(timeout=5.0)
-        # The readiness probe asks this very node over loopback, where the certificate (made
-        # out to the node's public name) would not match; it sends no credentials.
+        # The readiness probe asks this very node at its own address, which its certificate
+        # (made out to the node's public name) need not name; it sends no credentials.
         self._probe = httpx.Client(timeout=2.0, verify=not tls)
 
     def start(self) -> None:

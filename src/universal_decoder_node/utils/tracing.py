@@ -3,7 +3,7 @@
 ``setup_tracing(app)`` is the one call: it installs a tracer provider for this process
 (service name ``decoder-node``) exporting over OTLP/HTTP, and instruments the FastAPI app so
 each HTTP request gets a server span; an incoming ``traceparent`` continues the caller's
-trace. ``/health`` and ``/metrics`` are not traced.
+trace. ``/health``, ``/ready`` and ``/metrics`` are not traced.
 
 Configuration is the standard OpenTelemetry environment:
 
@@ -36,7 +36,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "decoder-node"
-UNTRACED_PATHS = ("/health", "/metrics")
+# Probes and scrapes: /ready is polled by the node's own registration heartbeat and by
+# orchestrators, /_litserve/health by LitServe's tooling.
+UNTRACED_PATHS = ("/health", "/ready", "/metrics", "/_litserve/health")
 TRACES_PATH = "/v1/traces"
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 _PROPAGATED = ("traceparent", "tracestate")
@@ -186,11 +188,11 @@ def _untraced(scope: Any) -> bool:
 
 
 def instrument_app(app: Any) -> bool:
-    """Give every HTTP request to ``app`` a server span (not /health, /metrics); False when off.
+    """Give every HTTP request to ``app`` a server span (not the probe paths); False when off.
 
     It configures FastAPI's own OpenTelemetry support (``FastAPI(telemetry=...)``), which
-    costs a request about half of what the contrib ASGI middleware did: one server span, named
-    after the route (``POST /translate``), continuing an incoming trace through the configured
+    does less per request than the contrib ASGI middleware: one server span, named after the
+    route (``POST /translate``), continuing an incoming trace through the configured
     propagators; no spans for FastAPI's internal steps, no OpenTelemetry metrics or logs (the
     node's metrics are Prometheus). While tracing is off it switches that support off
     entirely, so no request pays for looking up providers. Safe to call before
@@ -200,7 +202,13 @@ def instrument_app(app: Any) -> bool:
     on = (tracing_config().enabled or _active) and available()
     # FastAPI reads this dict (the one its constructor's ``telemetry`` argument fills) on
     # every request; LitServe builds the app, so it is configured here rather than there.
-    app._telemetry.update(
+    # It is private: a FastAPI without it must not stop the node from starting.
+    telemetry = getattr(app, "_telemetry", None)
+    if not isinstance(telemetry, dict):
+        if on:
+            log.warning("tracing is on, but this FastAPI has no native telemetry: no server spans")
+        return False
+    telemetry.update(
         tracing=on,
         metrics=False,
         logs=False,
