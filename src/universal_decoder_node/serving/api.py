@@ -113,14 +113,6 @@ class TranslationAPI(ls.LitAPI):
         self._sample_memory(force=True)
         MemoryManager.get_instance().freeze_startup_objects()
 
-    async def authorize(self) -> None:
-        """The translation endpoints' request dependency: they are open (``/admin`` has its own guard).
-
-        LitServe's default dependency is a plain function, which FastAPI runs on its thread
-        pool, a thread hop for every request; a coroutine runs on the event loop.
-        """
-        return None
-
     def decode_request(self, request: Any, **kwargs: Any) -> Any:
         metrics.QUEUED.dec()
         return request

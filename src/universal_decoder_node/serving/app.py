@@ -73,6 +73,7 @@ def build_server(settings: Settings) -> ls.LitServer:
         ],
     )
     install_error_handlers(server.app)
+    spec.add_routes(server.app)
     ops = NodeOperations(settings, control)
     add_node_routes(server.app, server, settings, status_extras=ops.status_extras)
     add_model_admin_routes(server.app, settings, control)

@@ -66,8 +66,19 @@ class TranslationSpec(LitSpec):
         self.pairs = frozenset(pair_sources(settings))
         # Work item ids: unique within this API server process, which alone waits for their answers.
         self._uids = itertools.count()
-        self.add_endpoint("/translate", self.translate, ["POST"])
-        self.add_endpoint("/decode", self.decode, ["POST"])
+
+    def add_routes(self, app: FastAPI) -> None:
+        """Serve ``POST /translate`` and ``POST /decode`` on ``app``.
+
+        Plain Starlette routes rather than LitServe's spec endpoints (FastAPI routes): the
+        handlers read the raw request themselves, so FastAPI's per-request dependency solving
+        and endpoint machinery only added cost, about a quarter of the API server's CPU per
+        one-sentence request. They are open, like every translation endpoint (``/admin`` has
+        its own guard), and not in the generated OpenAPI document: their contract is
+        LibreTranslate's, documented in the README.
+        """
+        app.add_route("/translate", self.translate, methods=["POST"])
+        app.add_route("/decode", self.decode, methods=["POST"])
 
     # LitServe calls these in the worker only when the LitAPI does not define its own.
     def decode_request(self, request: Any, context_kwargs: Any = None) -> Any:
