@@ -104,13 +104,8 @@ def mark_process_dead(pid: int) -> None:
 def current_values(names: frozenset[str]) -> dict[str, float]:
     """The node-wide value of each named sample (for example ``udn_batch_size_count``), summed
     over labels and processes; names with no sample yet are left out."""
-    if multiprocess_enabled():
-        registry = CollectorRegistry()
-        _multiprocess.MultiProcessCollector(registry)
-    else:
-        from prometheus_client import REGISTRY as registry
     values: dict[str, float] = {}
-    for family in registry.collect():
+    for family in collect_all():
         for sample in family.samples:
             if sample.name in names:
                 values[sample.name] = values.get(sample.name, 0.0) + float(sample.value)
@@ -135,13 +130,13 @@ def _read_all(read: Callable[[CollectorRegistry], T], attempts: int = 20) -> T:
     # prometheus_client creates a process's file before it writes the file's header, so a
     # reader that comes in between (a worker starting up) finds an empty file and fails to
     # unpack it. The file is whole a moment later: read again.
-    for _ in range(attempts - 1):
+    for attempt in range(1, attempts + 1):
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)
         try:
             return read(registry)
         except struct.error:
+            if attempt == attempts:
+                raise
             time.sleep(0.01)
-    registry = CollectorRegistry()
-    _multiprocess.MultiProcessCollector(registry)
-    return read(registry)
+    raise ValueError(f"attempts must be at least 1, not {attempts}")

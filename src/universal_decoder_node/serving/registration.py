@@ -26,7 +26,7 @@ from .. import __version__
 from ..config import ConfigError, Settings
 from ..models import pair_sources
 from ..utils.memory_manager import MemoryManager
-from .metrics import collect_all, multiprocess_enabled
+from .metrics import collect_all
 from .routes import LANGUAGE_NAMES
 
 log = logging.getLogger(__name__)
@@ -155,20 +155,19 @@ class NodeRegistration:
         queued = in_flight = 0.0
         latency_sum = latency_count = 0.0
         loaded: list[str] = []
-        if multiprocess_enabled():
-            for family in collect_all():
-                for sample in family.samples:
-                    if sample.name == "udn_requests_queued":
-                        queued += sample.value
-                    elif sample.name == "udn_requests_in_flight":
-                        in_flight += sample.value
-                    elif sample.name == "udn_model_memory_bytes" and sample.value > 0:
-                        loaded.append(sample.labels["pair"])
-                    elif sample.labels.get("endpoint") in _TIMED_ENDPOINTS:
-                        if sample.name == "udn_request_duration_seconds_sum":
-                            latency_sum += sample.value
-                        elif sample.name == "udn_request_duration_seconds_count":
-                            latency_count += sample.value
+        for family in collect_all():
+            for sample in family.samples:
+                if sample.name == "udn_requests_queued":
+                    queued += sample.value
+                elif sample.name == "udn_requests_in_flight":
+                    in_flight += sample.value
+                elif sample.name == "udn_model_memory_bytes" and sample.value > 0:
+                    loaded.append(sample.labels["pair"])
+                elif sample.labels.get("endpoint") in _TIMED_ENDPOINTS:
+                    if sample.name == "udn_request_duration_seconds_sum":
+                        latency_sum += sample.value
+                    elif sample.name == "udn_request_duration_seconds_count":
+                        latency_count += sample.value
         last_sum, last_count = self._last_latency
         if latency_count > last_count:
             # Mean latency over the requests answered since the last heartbeat.
