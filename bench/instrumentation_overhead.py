@@ -127,6 +127,94 @@ def span_cost(number: int = 5000, repeat: int = 5) -> dict[str, float]:
     return {"span_us": start_end, "server_span_us": with_attributes, "encode_us": encode}
 
 
+# Export every this many requests: in a tight loop spans are made faster than the exporting
+# thread gets the GIL, and a full queue would drop them (and their export cost) silently.
+_FLUSH_EVERY = 256
+
+
+def in_process_tracing_cost(otlp: str, number: int = 5000, repeat: int = 3) -> dict[str, float]:
+    """What tracing one request costs each side of a node, in CPU microseconds, best of ``repeat``.
+
+    API server: ``GET /languages`` through a node's whole ASGI app in this process (every
+    middleware, FastAPI's telemetry, no inference worker), tracing off and then on. Worker:
+    the spans an inference worker makes for one traced request (``tracing.batch_trace``:
+    ``udn.batch`` and ``udn.inference``), without the translation. Spans are exported over
+    OTLP/HTTP to ``otlp``; the exporting thread's CPU is included.
+    """
+    import asyncio
+    import time
+
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from universal_decoder_node.config import Settings
+    from universal_decoder_node.serving.app import build_server
+    from universal_decoder_node.utils import tracing
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/languages",
+        "raw_path": b"/languages",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"accept", b"*/*")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    def per_request(app: Any) -> float:
+        async def run(n: int) -> float:
+            started = time.process_time()
+            for i in range(n):
+                await app(dict(scope), receive, send)
+                if i % _FLUSH_EVERY == _FLUSH_EVERY - 1:
+                    tracing.force_flush()
+            return (time.process_time() - started) / n
+
+        with asyncio.Runner() as runner:
+            runner.run(run(number // 5))  # warm up
+            best = min(runner.run(run(number)) for _ in range(repeat))
+            tracing.force_flush()
+        return best * 1e6
+
+    off = per_request(build_server(Settings()).app)
+    on_app = build_server(Settings()).app
+    tracing.setup_tracing(
+        on_app,
+        exporter=OTLPSpanExporter(endpoint=tracing.traces_endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": otlp})),
+    )
+    on = per_request(on_app)
+    if set(statuses) != {200}:
+        raise SystemExit(f"GET /languages answered {sorted(set(statuses))} in process")
+
+    def worker_spans(n: int) -> float:
+        with tracing.start_span("POST /translate"):
+            item = {"pair": "en-pt", "texts": ["x"], "enqueued": time.monotonic(), **tracing.trace_headers()}
+        started = time.process_time()
+        for i in range(n):
+            trace = tracing.batch_trace([item], **{"udn.batch.size": 1, "udn.worker": 0})
+            trace.begin("udn.inference", **{"udn.jobs": 1})
+            trace.end_item(0)
+            if i % _FLUSH_EVERY == _FLUSH_EVERY - 1:
+                tracing.force_flush()
+        tracing.force_flush()
+        return (time.process_time() - started) / n
+
+    worker = min(worker_spans(number) for _ in range(repeat)) * 1e6
+    return {"off_us": off, "on_us": on, "worker_us": worker}
+
+
 class _Sink(BaseHTTPRequestHandler):
     """An OTLP/HTTP endpoint that accepts and discards span batches."""
 
@@ -222,6 +310,17 @@ def main() -> int:
     sink.posts = 0  # type: ignore[attr-defined]
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     otlp = f"http://127.0.0.1:{sink.server_address[1]}"
+
+    stack = in_process_tracing_cost(otlp)
+    print("Tracing one request, in this process (best of 3):")
+    print("  API server: GET /languages through the node's ASGI app")
+    print(f"    tracing off               {stack['off_us']:7.1f} us")
+    added = stack["on_us"] - stack["off_us"]
+    print(
+        f"    tracing on, span exported {stack['on_us']:7.1f} us  (+{added:.1f} us: "
+        "FastAPI's telemetry and the SDK's server span)"
+    )
+    print(f"  worker: udn.batch and udn.inference spans, exported {stack['worker_us']:7.1f} us")
     udn = [sys.executable, "-m", "universal_decoder_node.cli"]
     traced = {"UDN_PROFILING__ENABLE_PROFILING": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": otlp}
     configs: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -294,6 +393,11 @@ def main() -> int:
             f"{100 * (cost_median[name] / cost_median['none'] - 1):+.2f}% CPU; "
             f"target: at most {target:g}% lost)"
         )
+    added_ms = (stack["on_us"] - stack["off_us"] + stack["worker_us"]) / 1000
+    print(
+        f"  tracing's own work per request (in process, above): {added_ms:.3f} ms, "
+        f"{100 * added_ms / cost_median['none']:.1f}% of none's CPU per request"
+    )
     print(f"  OTLP export requests received from the traced nodes: {sink.posts}")  # type: ignore[attr-defined]
     return 0
 
