@@ -17,8 +17,12 @@ the CPU time all of a node's processes spent per request: on a machine shared wi
 work, wall-clock throughput swings with the neighbours' load, while CPU time per request is
 what the instrumentation adds, and what a dedicated CPU-bound node's throughput is
 inversely proportional to. It also times a disabled ``@profile`` call and a disabled
-``profile_section`` in nanoseconds against the bare call, and what one span costs the
-OpenTelemetry SDK (start and end, OTLP encoding) in microseconds.
+``profile_section`` in nanoseconds against the bare call, what one span costs the
+OpenTelemetry SDK (start and end, OTLP encoding) in microseconds, and tracing's own work for
+one request on each side of a node, in this process with the spans exported to the
+receiver: the API server's ASGI app with tracing off and on, and the worker's spans. That
+last figure has no engine beside it, so it is tracing's cost without noise, and without the
+cache misses it causes a real node.
 
 Usage: .venv/bin/python bench/instrumentation_overhead.py [--rounds 5] [--seconds 8]
 Targets: ``on`` loses at most 3% of ``none``'s throughput; ``off`` at most 0.5%.
