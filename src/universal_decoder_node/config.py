@@ -57,6 +57,14 @@ class ServingSettings(_Section):
     max_text_chars: int = Field(5000, ge=1, description="Longest accepted text, in characters, per item.")
     max_items: int = Field(128, ge=1, description="Most texts accepted in one request.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body, in bytes.")
+    max_segments_per_text: int = Field(
+        500,
+        ge=1,
+        description="Most sentence segments one text may be cut into (413 above it).",
+    )
+    max_segments_per_request: int = Field(
+        2000, ge=1, description="Most sentence segments in one request, all texts together (413 above it)."
+    )
     api_servers: int = Field(1, ge=1, le=64, description="Uvicorn API server processes.")
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from tests.texts import LONG_PARAGRAPH
 from universal_decoder_node.engine import (
     BatchTranslator,
     BergamotBackend,
+    DeadlinePassed,
+    JobCancelled,
     ModelLoadError,
     PairRegistry,
     TranslationFailed,
@@ -138,13 +141,96 @@ def test_submit_answers_each_job_once_as_soon_as_its_own_segments_are_done(
     assert isinstance(results[0], list) and "praia" in results[0][0]
     assert isinstance(results[1], list) and all("sofá" in text for text in results[1])
     assert counts == {0: 1, 1: 48, 2: 0}  # sentences translated per job
-    assert translator.pending == 0
+    assert translator.backlog == 0
 
 
 def test_wait_until_below_returns_once_the_queue_drains(translator: BatchTranslator) -> None:
     finished = threading.Event()
     translator.submit([TranslationJob("en-pt", [LONG_PARAGRAPH] * 2)], lambda i, r, n: finished.set())
-    assert translator.pending > 2 * translator.threads  # 32 segments queued on 2 threads
+    assert translator.backlog > 0  # 32 segments queued on 2 threads
     assert not translator.wait_until_below(1, timeout=0.01)
     assert translator.wait_until_below(1, timeout=120)
     assert finished.wait(10)
+
+
+def _collect(
+    translator: BatchTranslator, jobs: list[TranslationJob]
+) -> tuple[list[int], dict[int, object], dict[int, int]]:
+    """Submit ``jobs`` in one call and wait: (indices in answer order, results, segments translated)."""
+    order: list[int] = []
+    results: dict[int, object] = {}
+    counts: dict[int, int] = {}
+    all_done = threading.Event()
+
+    def record(index: int, result: object, segments: int) -> None:
+        order.append(index)
+        results[index] = result
+        counts[index] = segments
+        if len(order) == len(jobs):
+            all_done.set()
+
+    translator.submit(jobs, record)
+    assert all_done.wait(120)
+    return order, results, counts
+
+
+def test_a_short_job_submitted_after_a_huge_one_is_answered_first(translator: BatchTranslator) -> None:
+    # Jobs take turns segment by segment: the one-sentence job waits for one segment of the
+    # huge job, not for all of its 300 lines.
+    huge = TranslationJob("en-pt", ["Hi.\n" * 300])
+    order: list[str] = []
+    both = threading.Event()
+
+    def record(name: str) -> Callable[[int, object, int], None]:
+        def done(index: int, result: object, segments: int) -> None:
+            assert isinstance(result, list), result
+            order.append(name)
+            if len(order) == 2:
+                both.set()
+
+        return done
+
+    translator.submit([huge], record("huge"))
+    translator.submit([TranslationJob("en-pt", [BEACH])], record("short"))
+    assert both.wait(120)
+    assert order == ["short", "huge"]
+
+
+def test_a_job_past_its_deadline_stops_at_its_next_segment(translator: BatchTranslator) -> None:
+    texts = ["Hi.\n" * 400]
+    _, results, counts = _collect(
+        translator,
+        [TranslationJob("en-pt", texts, deadline=time.monotonic() + 0.2), TranslationJob("en-pt", [BEACH])],
+    )
+    assert isinstance(results[0], DeadlinePassed)
+    assert "deadline" in str(results[0])
+    assert counts[0] < 400  # the rest were dropped, not translated
+    assert isinstance(results[1], list) and "praia" in results[1][0]  # its neighbour is unaffected
+    assert translator.backlog == 0
+
+
+def test_a_cancelled_job_stops_and_a_job_already_late_translates_nothing(translator: BatchTranslator) -> None:
+    cancel = threading.Event()
+    started = threading.Event()
+
+    def cancelled() -> bool:
+        started.set()
+        return cancel.is_set()
+
+    job = TranslationJob("en-pt", ["Hi.\n" * 400], cancelled=cancelled)
+    late = TranslationJob("en-pt", [BEACH], deadline=time.monotonic() - 1)
+    done = threading.Event()
+    results: dict[int, tuple[object, int]] = {}
+
+    def record(index: int, result: object, segments: int) -> None:
+        results[index] = (result, segments)
+        if len(results) == 2:
+            done.set()
+
+    translator.submit([job, late], record)
+    assert started.wait(60)
+    cancel.set()
+    assert done.wait(120)
+    assert isinstance(results[0][0], JobCancelled) and results[0][1] < 400
+    assert isinstance(results[1][0], DeadlinePassed) and results[1][1] == 0
+    assert translator.backlog == 0

@@ -1,8 +1,9 @@
 # ruff: noqa: E501  (the table of cases reads best one case per line)
 """Every kind of bad input gets a 4xx with a readable ``{"error": ...}``, never a 500.
 
-The node's limits are the defaults: 128 items, 5000 characters per text, 1 MiB bodies,
-and a decompressed edge payload of at most 4 MiB.
+The node's limits are the defaults: 128 items, 5000 characters per text, 500 sentence
+segments per text and 2000 per request, 1 MiB bodies, and a decompressed edge payload of at
+most 4 MiB.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ CASES: dict[str, Bad] = {
     "nonsense language code": tr(400, "is not a language code", q="Hi.", source="en!", target="pt"),
     "too many items": tr(400, "129 texts; at most 128", q=["Hi."] * 129, source="en", target="pt"),
     "text over max_text_chars": tr(400, "5001 characters; at most 5000", q="a" * 5001, source="en", target="pt"),
+    "text of too many lines": tr(413, "'q' has 1250 sentences or lines; at most 500 are allowed per text (serving.max_segments_per_text)", q="Hi.\n" * 1250, source="en", target="pt"),
+    "list text of too many sentences": tr(413, "'q[1]' has 501 sentences", q=["Hi.", "Hi. " * 501], source="en", target="pt"),
+    "request of too many sentences (the attack run's)": tr(413, "'q[0]' has 1250 sentences", q=["Hi.\n" * 1250] * 20, source="en", target="pt"),
+    "request of too many sentences in all": tr(413, "2500 sentences or lines in all; at most 2000 are allowed per request (serving.max_segments_per_request)", q=["Hi.\n" * 500] * 5, source="en", target="pt"),
+    "edge payload of too many lines": dec(413, "'text' has 1250 sentences or lines", {"text": "Hi.\n" * 1250, "metadata": EN_PT}),
     "q is a number": tr(400, "'q' must be a string or a list of strings, not int", q=42, source="en", target="pt"),
     "q is an object": tr(400, "not dict", q={"text": "Hi."}, source="en", target="pt"),
     "number inside q": tr(400, "'q[1]' must be a string, not int", q=["Hi.", 7], source="en", target="pt"),

@@ -95,3 +95,27 @@ def test_node_still_serves_after_the_flood(slow_node: NodeProcess) -> None:
     assert response.json()["translatedText"].startswith("Bom dia")
     samples = metric_samples(slow_node.url)
     assert sample(samples, "udn_requests_total", endpoint="/translate", code="500") == 0
+
+
+def test_work_already_started_stops_when_its_deadline_passes(slow_node: NodeProcess) -> None:
+    # 1200 short lines take the node's one thread seconds; its deadline is 0.25 s. The worker
+    # stops the request at the first line past the deadline, instead of translating the rest
+    # for a client that got its 504 long ago.
+    translate_when_idle(slow_node.url)
+    before = metric_samples(slow_node.url)
+    response = translate(slow_node.url, ["Hi.\n" * 400] * 3)
+    assert response.status_code == 504, response.text
+    give_up = time.monotonic() + 60
+    while True:
+        after = metric_samples(slow_node.url)
+        stopped = sample(after, "udn_translation_errors_total", reason="deadline") - sample(
+            before, "udn_translation_errors_total", reason="deadline"
+        )
+        if stopped >= 1 or time.monotonic() > give_up:
+            break
+        time.sleep(0.1)
+    assert stopped == 1
+    assert sample(after, "udn_sentences_translated_total", pair="en-pt") == sample(
+        before, "udn_sentences_translated_total", pair="en-pt"
+    )
+    assert translate_when_idle(slow_node.url).status_code == 200

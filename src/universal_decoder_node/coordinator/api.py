@@ -26,11 +26,7 @@ NodeIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
 
 
 def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings) -> None:
-    limits = Limits(
-        max_items=settings.serving.max_items,
-        max_text_chars=settings.serving.max_text_chars,
-        max_body_bytes=settings.serving.max_body_bytes,
-    )
+    limits = Limits.of(settings.serving)
 
     @app.post("/translate")
     async def translate(request: Request) -> Response:

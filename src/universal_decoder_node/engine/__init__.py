@@ -2,7 +2,9 @@
 
 from .base import (
     Backend,
+    DeadlinePassed,
     EngineError,
+    JobCancelled,
     LanguagePair,
     Model,
     ModelLoadError,
@@ -17,8 +19,10 @@ __all__ = [
     "Backend",
     "BatchTranslator",
     "BergamotBackend",
+    "DeadlinePassed",
     "EngineError",
     "Gathered",
+    "JobCancelled",
     "JobResult",
     "LanguagePair",
     "Model",

@@ -30,6 +30,14 @@ class TranslationFailed(EngineError):
     """The engine failed on one input; other inputs of the same batch are unaffected."""
 
 
+class DeadlinePassed(EngineError):
+    """A job's deadline passed before all its segments were translated; the rest were dropped."""
+
+
+class JobCancelled(EngineError):
+    """A job was cancelled (its client went away); its remaining segments were dropped."""
+
+
 @dataclass(frozen=True, slots=True)
 class LanguagePair:
     source: str

@@ -91,3 +91,10 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
+
+
+def count_segments(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> int:
+    """How many segments ``segment`` cuts ``text`` into (0 for blank text)."""
+    if not text.strip():
+        return 0
+    return (len(segment(text, max_chars)[1].parts) + 1) // 2

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .base import EngineError, Model, TranslationFailed
+from .base import DeadlinePassed, EngineError, JobCancelled, Model, TranslationFailed
 from .registry import PairRegistry
 from .segment import DEFAULT_MAX_CHARS, Segmented, segment
 
@@ -21,34 +22,88 @@ R = TypeVar("R")
 
 @dataclass(frozen=True, slots=True)
 class TranslationJob:
-    """One request's work: its language pair and its texts."""
+    """One request's work: its language pair and its texts.
+
+    ``deadline`` (``time.monotonic()``, comparable across processes on Linux) and
+    ``cancelled`` (asked before each segment) stop the job at its next segment: what is
+    left is dropped and the job fails with DeadlinePassed or JobCancelled.
+    """
 
     pair: str
     texts: Sequence[str]
+    deadline: float | None = None
+    cancelled: Callable[[], bool] | None = None
 
 
 JobResult = list[str] | EngineError
 # Per text of a job: the text itself when blank, else (leading space, segments, trailing space).
 _Layout = tuple[str, Segmented, str] | str
 # Called once per job, from a translation thread (or the submitting thread for a job that
-# needs no translation): (the job's index in its submit call, its result, segments translated).
+# needs no translation): (the job's index in its submit call, its result, segments translated,
+# which for a job that failed or stopped early counts only those that were).
 JobDone = Callable[[int, JobResult, int], None]
 
 
 class _JobState:
-    """One submitted job: its segments' outputs as they arrive, and how many are still out."""
+    """One submitted job: its segments, the next one to hand out, and their outputs as they arrive.
 
-    __slots__ = ("done", "failure", "index", "layout", "lock", "outputs", "release", "remaining")
+    Every field but ``layout`` and ``done`` changes under the translator's lock.
+    """
 
-    def __init__(self, index: int, layout: list[_Layout], n: int, release: ExitStack, done: JobDone):
+    __slots__ = (
+        "cancelled",
+        "deadline",
+        "done",
+        "failure",
+        "index",
+        "layout",
+        "model",
+        "next",
+        "outputs",
+        "release",
+        "remaining",
+        "segments",
+        "started",
+        "translated",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        job: TranslationJob,
+        layout: list[_Layout],
+        segments: list[str],
+        model: Model,
+        release: ExitStack,
+        done: JobDone,
+    ):
         self.index = index
         self.layout = layout
-        self.outputs: list[str] = [""] * n
+        self.segments = segments
+        self.model = model
+        self.deadline = job.deadline
+        self.cancelled = job.cancelled
+        self.outputs: list[str] = [""] * len(segments)
         self.failure: EngineError | None = None
-        self.remaining = n
+        self.next = 0  # the next segment to hand to a thread
+        self.remaining = len(segments)  # segments not yet translated or dropped
+        self.translated = 0
         self.release = release
         self.done = done
-        self.lock = threading.Lock()
+        self.started = time.monotonic()
+
+    def stop_reason(self) -> EngineError | None:
+        """Why the job's remaining segments should not be started, if they should not."""
+        if self.failure is not None:
+            return self.failure
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return DeadlinePassed(
+                f"request passed its deadline after {time.monotonic() - self.started:.1f}s of translation "
+                f"with {self.next} of {len(self.segments)} sentences started; the rest were dropped"
+            )
+        if self.cancelled is not None and self.cancelled():
+            return JobCancelled("the client closed the request; its remaining sentences were dropped")
+        return None
 
     def result(self) -> JobResult:
         if self.failure is not None:
@@ -86,24 +141,19 @@ class Gathered(Generic[R]):
         return self._results
 
 
-@dataclass(slots=True)
-class _Task:
-    state: _JobState
-    slot: int
-    model: Model
-    text: str
-
-
 class BatchTranslator:
     """Translates the segments of every submitted job on ``threads`` long-lived threads.
 
-    Each text is cut into sentence segments (``engine.segment``); the segments of all jobs
-    wait in one first-in-first-out queue, so long and short requests balance across cores
-    and a new job's segments start as soon as a thread is free: there is no barrier at the
-    end of a batch where cores wait for the slowest segment. An error fails only the job it
-    belongs to. With ``wait_for_load=False`` a job whose pair is not loaded fails with
-    PairLoading at once (its load starts in the background) instead of holding up the jobs of
-    loaded pairs. A job holds its pair (``PairRegistry.use``) until its last segment is done.
+    Each text is cut into sentence segments (``engine.segment``). Jobs take turns: the
+    threads hand out one segment of each job with work left in round-robin order, so a
+    one-sentence request submitted behind a job of thousands of segments waits for at most
+    one segment per job ahead of it, not for the whole job; and a new job starts as soon as a
+    thread is free (there is no barrier at the end of a batch). Before each segment a job's
+    deadline and cancellation are checked: a job past either stops there, and its remaining
+    segments are dropped. An error fails only the job it belongs to. With
+    ``wait_for_load=False`` a job whose pair is not loaded fails with PairLoading at once (its
+    load starts in the background) instead of holding up the jobs of loaded pairs. A job holds
+    its pair (``PairRegistry.use``) until its last segment is done.
     """
 
     def __init__(
@@ -118,10 +168,13 @@ class BatchTranslator:
         self.wait_for_load = wait_for_load
         self.threads = max(1, threads)
         self.max_segment_chars = max_segment_chars
-        self._queue: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
-        self._pending = 0  # segments queued or being translated
-        self._idle = threading.Condition()
-        self._low_water = 0  # wake ``wait_until_below`` once pending drops below this
+        self._lock = threading.Lock()
+        self._work_ready = threading.Condition(self._lock)  # a job was queued, or closing
+        self._below = threading.Condition(self._lock)  # the backlog fell below ``_low_water``
+        self._turns: deque[_JobState] = deque()  # jobs with segments not yet handed out
+        self._running = 0  # segments being translated
+        self._low_water = 0
+        self._closing = False
         self._workers = [
             threading.Thread(target=self._work, name=f"translate-{i}", daemon=True)
             for i in range(self.threads)
@@ -130,12 +183,12 @@ class BatchTranslator:
             worker.start()
 
     def submit(self, jobs: Sequence[TranslationJob], done: JobDone) -> None:
-        """Queue the jobs' segments behind those already queued; ``done(i, result, segments)`` per job.
+        """Queue the jobs behind those already queued; ``done(i, result, segments)`` once per job.
 
         Never raises for a job: a job that cannot start (unknown or unloaded pair) is
         answered at once, from the calling thread.
         """
-        tasks: list[_Task] = []
+        states: list[_JobState] = []
         finished: list[tuple[int, JobResult]] = []
         for j, job in enumerate(jobs):
             release = ExitStack()
@@ -154,19 +207,18 @@ class BatchTranslator:
                 lead, seg, trail = segment(text, self.max_segment_chars)
                 layout.append((lead, seg, trail))
                 segments.extend(seg.segments)
-            state = _JobState(j, layout, len(segments), release, done)
+            state = _JobState(j, job, layout, segments, model, release, done)
             if not segments:
                 finished.append((j, state.result()))
                 release.close()
                 continue
-            tasks.extend(_Task(state, k, model, text) for k, text in enumerate(segments))
+            states.append(state)
         for j, result in finished:
             done(j, result, 0)
-        if tasks:
-            with self._idle:
-                self._pending += len(tasks)
-            for task in tasks:
-                self._queue.put(task)
+        if states:
+            with self._lock:
+                self._turns.extend(states)
+                self._work_ready.notify(len(states))
 
     def translate(self, jobs: Sequence[TranslationJob]) -> list[JobResult]:
         """Translate ``jobs`` and wait: one result (translations or the error) per job."""
@@ -175,46 +227,88 @@ class BatchTranslator:
         return results.wait()
 
     @property
-    def pending(self) -> int:
-        """Segments queued or being translated."""
-        return self._pending
+    def backlog(self) -> int:
+        """Segments ahead of a job submitted now: those being translated, one per queued job."""
+        return self._running + len(self._turns)
 
     def wait_until_below(self, segments: int, timeout: float | None = None) -> bool:
-        """Block until fewer than ``segments`` segments are pending; False on timeout."""
-        with self._idle:
+        """Block until the backlog is below ``segments``; False on timeout."""
+        with self._lock:
             self._low_water = segments
-            return self._idle.wait_for(lambda: self._pending < segments, timeout)
+            return self._below.wait_for(lambda: self.backlog < segments, timeout)
+
+    def _next_task(self) -> tuple[_JobState, int] | None:
+        """The next (job, segment index) in turn; None once closing with nothing queued.
+
+        Jobs found stopped (deadline, cancellation, an earlier failure) leave the rotation
+        here, and are answered when their last running segment is done.
+        """
+        with self._lock:
+            while True:
+                while not self._turns:
+                    if self._closing:
+                        return None
+                    self._work_ready.wait()
+                state = self._turns.popleft()
+                stop = state.stop_reason()
+                if stop is None:
+                    slot = state.next
+                    state.next += 1
+                    if state.next < len(state.segments):
+                        self._turns.append(state)
+                    self._running += 1
+                    if self._turns:
+                        self._work_ready.notify()  # an idle thread can take the next turn
+                    return state, slot
+                state.failure = stop
+                state.remaining -= len(state.segments) - state.next
+                state.next = len(state.segments)
+                if state.remaining == 0:
+                    self._lock.release()
+                    try:
+                        self._finish(state)
+                    finally:
+                        self._lock.acquire()
+                self._notify_below()
 
     def _work(self) -> None:
-        while (task := self._queue.get()) is not None:
+        while (task := self._next_task()) is not None:
+            state, slot = task
             try:
-                out: str | EngineError = task.model.translate(task.text)
+                out: str | EngineError = state.model.translate(state.segments[slot])
             except EngineError as exc:
                 out = exc
             except Exception as exc:  # a backend bug must not take the thread down
                 out = TranslationFailed(f"translation failed: {exc}")
-            state = task.state
-            with state.lock:
+            with self._lock:
                 if isinstance(out, EngineError):
                     state.failure = state.failure or out
                 else:
-                    state.outputs[task.slot] = out
+                    state.outputs[slot] = out
+                    state.translated += 1
                 state.remaining -= 1
                 last = state.remaining == 0
-            with self._idle:
-                self._pending -= 1
-                if self._pending < self._low_water:
-                    self._idle.notify_all()
+                self._running -= 1
+                self._notify_below()
             if last:
-                state.release.close()
-                try:
-                    state.done(state.index, state.result(), len(state.outputs))
-                except Exception:  # the caller's callback must not take the thread down
-                    log.exception("a translation completion callback failed")
+                self._finish(state)
+
+    def _notify_below(self) -> None:
+        if self.backlog < self._low_water:
+            self._below.notify_all()
+
+    @staticmethod
+    def _finish(state: _JobState) -> None:
+        state.release.close()
+        try:
+            state.done(state.index, state.result(), state.translated)
+        except Exception:  # the caller's callback must not take the thread down
+            log.exception("a translation completion callback failed")
 
     def close(self) -> None:
         """Stop the threads once the segments already queued are translated."""
-        for _ in self._workers:
-            self._queue.put(None)
+        with self._lock:
+            self._closing = True
+            self._work_ready.notify_all()
         for worker in self._workers:
             worker.join()

@@ -12,10 +12,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..engine import EngineError, ModelLoadError, PairLoading, UnsupportedPairError
+from ..engine import (
+    DeadlinePassed,
+    EngineError,
+    JobCancelled,
+    ModelLoadError,
+    PairLoading,
+    UnsupportedPairError,
+)
 from ..utils.profiler import ProfileExportError
 
 log = logging.getLogger(__name__)
+
+# The status recorded for a request whose client went away before its answer (nginx's 499):
+# nobody reads the answer, but metrics and logs tell it apart from the node's own failures.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class ClientError(Exception):
@@ -34,6 +45,10 @@ def engine_error_status(exc: EngineError) -> int:
         return 400
     if isinstance(exc, (ModelLoadError, PairLoading)):
         return 503
+    if isinstance(exc, DeadlinePassed):
+        return 504
+    if isinstance(exc, JobCancelled):
+        return CLIENT_CLOSED_REQUEST
     return 422
 
 

@@ -15,6 +15,8 @@ import lz4.frame
 import msgpack
 from starlette.requests import Request
 
+from ..config import ServingSettings
+from ..engine.segment import count_segments
 from .errors import ClientError
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -27,6 +29,19 @@ class Limits:
     max_items: int
     max_text_chars: int
     max_body_bytes: int
+    # Sentence segments (``engine.segment``): what a request costs the engine, bounded before admission.
+    max_segments_per_text: int
+    max_segments_per_request: int
+
+    @classmethod
+    def of(cls, serving: ServingSettings) -> Limits:
+        return cls(
+            max_items=serving.max_items,
+            max_text_chars=serving.max_text_chars,
+            max_body_bytes=serving.max_body_bytes,
+            max_segments_per_text=serving.max_segments_per_text,
+            max_segments_per_request=serving.max_segments_per_request,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,4 +270,26 @@ def _validated(
                 raise ClientError(
                     400, f"'{where}' is not valid Unicode text: unpaired surrogate at position {exc.start}"
                 ) from None
+    _check_segments(texts, limits, field, single)
     return TranslateRequest(_language(source, source_key), _language(target, target_key), list(texts), single)
+
+
+def _check_segments(texts: list[str], limits: Limits, field: str, single: bool) -> None:
+    """Refuse (413) a request that would cost the engine more sentence segments than allowed."""
+    total = 0
+    for i, text in enumerate(texts):
+        count = count_segments(text)
+        if count > limits.max_segments_per_text:
+            where = field if single else f"{field}[{i}]"
+            raise ClientError(
+                413,
+                f"'{where}' has {count} sentences or lines; at most {limits.max_segments_per_text} are "
+                "allowed per text (serving.max_segments_per_text): split it into several texts or requests",
+            )
+        total += count
+    if total > limits.max_segments_per_request:
+        raise ClientError(
+            413,
+            f"request has {total} sentences or lines in all; at most {limits.max_segments_per_request} are "
+            "allowed per request (serving.max_segments_per_request): split it into several requests",
+        )

@@ -24,8 +24,10 @@ from ..config import Settings
 from ..engine import (
     BatchTranslator,
     BergamotBackend,
+    DeadlinePassed,
     EngineError,
     Gathered,
+    JobCancelled,
     JobResult,
     PairLoading,
     PairRegistry,
@@ -44,6 +46,8 @@ from .worker_ops import WorkerOperations, inference_threads, prepare_allocator
 log = logging.getLogger(__name__)
 
 WARMUP_TEXT = {"en": "Hello, world.", "pt": "Olá, mundo."}
+# ``udn_translation_errors_total`` reasons: a request stopped at admission or mid-way counts alike.
+_ERROR_REASONS = {DeadlinePassed: "deadline", JobCancelled: "cancelled"}
 
 # Answers one item of a batch: (its index in the batch, its result).
 Respond = Callable[[int, dict[str, Any]], None]
@@ -159,7 +163,9 @@ class TranslationAPI(ls.LitAPI):
                     trace.end_item(i, "deadline")
                     respond(i, _error(504, f"request waited {waited:.1f}s in the queue, past its deadline"))
                     continue
-                jobs.append(TranslationJob(item["pair"], item["texts"]))
+                jobs.append(
+                    TranslationJob(item["pair"], item["texts"], item["deadline"], item.get("cancelled"))
+                )
                 positions.append(i)
         if not jobs:
             return
@@ -176,7 +182,7 @@ class TranslationAPI(ls.LitAPI):
                     result = {**_error(503, str(out)), "loading": True}
                 elif isinstance(out, EngineError):
                     result = _error(engine_error_status(out), str(out))
-                    metrics.REQUEST_ERRORS.labels(type(out).__name__).inc()
+                    metrics.REQUEST_ERRORS.labels(_ERROR_REASONS.get(type(out), type(out).__name__)).inc()
                 else:
                     result = {"ok": True, "translations": out}
                     metrics.SENTENCES.labels(job.pair).inc(segments)

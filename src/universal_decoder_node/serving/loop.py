@@ -3,7 +3,9 @@
 LitServe's batched loop collects a batch, runs ``predict`` on all of it, and only then takes
 the next batch: the cores wait for the slowest sentence of every batch, and requests that
 arrive meanwhile wait for the whole batch. This loop (a LitServe ``LitLoop``) keeps the
-translation threads fed instead: whenever fewer than two segments per thread are waiting,
+translation threads fed instead: whenever fewer than two segments per thread are ahead of a
+new request (``BatchTranslator.backlog``: the translator takes one segment of each request in
+turn, so a request's place in line does not depend on the size of those before it),
 it admits everything queued (up to ``max_batch_size`` items) as one batch
 (``TranslationAPI.dispatch``), and the translator answers each item the moment its own
 segments are done. While every thread is busy with a segment queued behind it, it waits up to
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from litserve.callbacks import CallbackRunner
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Admit more work once fewer than this many segments per translation thread are waiting.
+# Admit more work once fewer than this many segments per translation thread are ahead of it.
 _SEGMENTS_PER_THREAD = 2
 
 
@@ -53,19 +56,24 @@ class TranslationLoop(LitLoop):
         wait_until = time.monotonic() + lit_api.batch_timeout
         # Wait for more only while every thread has a segment and another is queued behind it,
         # looking again every millisecond: never hold work back from a thread about to idle.
-        while len(entries) < limit and translator.pending > translator.threads:
+        while len(entries) < limit and translator.backlog > translator.threads:
             remaining = wait_until - time.monotonic()
             if remaining <= 0:
                 break
             entries += request_queue.take(limit - len(entries), min(remaining, 0.001))
-        self._admit(lit_api, entries, transport)
+        self._admit(lit_api, entries, request_queue, transport)
 
-    def _admit(self, lit_api: TranslationAPI, entries: list[Any], transport: MessageTransport) -> None:
+    def _admit(
+        self, lit_api: TranslationAPI, entries: list[Any], requests: RequestPipes, transport: MessageTransport
+    ) -> None:
         if not entries:
             return
         worker_id = self.worker_id
         routes = [(consumer, uid) for consumer, uid, _, _ in entries]
         items = [lit_api.decode_request(item) for *_, item in entries]
+        for (consumer, uid), item in zip(routes, items, strict=True):
+            # Asked before each of the item's segments: its client may go away meanwhile.
+            item["cancelled"] = partial(requests.is_cancelled, consumer, uid)
 
         def respond(index: int, result: dict[str, Any]) -> None:
             consumer, uid = routes[index]

@@ -23,7 +23,7 @@ from litserve.utils import LitAPIStatus, ResponseBufferItem, WorkerSetupStatus
 from .. import __version__
 from ..config import Settings
 from ..models import pair_sources
-from ..protocol.errors import ClientError
+from ..protocol.errors import CLIENT_CLOSED_REQUEST, ClientError
 from ..protocol.requests import (
     Limits,
     encode_msgpack,
@@ -57,11 +57,7 @@ class TranslationSpec(LitSpec):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.api_path = "/translate"
-        self.limits = Limits(
-            max_items=settings.serving.max_items,
-            max_text_chars=settings.serving.max_text_chars,
-            max_body_bytes=settings.serving.max_body_bytes,
-        )
+        self.limits = Limits.of(settings.serving)
         self.request_timeout = settings.serving.request_timeout
         self.pairs = frozenset(pair_sources(settings))
         # Work item ids: unique within this API server process, which alone waits for their answers.
@@ -91,7 +87,7 @@ class TranslationSpec(LitSpec):
         """LibreTranslate-compatible translation of a string or a list of strings."""
         req = await parse_translate(request, self.limits)
         self._check_pair(req.pair)
-        translations = await self.submit(req.pair, req.texts)
+        translations = await self.submit(req.pair, req.texts, request)
         return JSONResponse({"translatedText": translations[0] if req.single else translations})
 
     async def decode(self, request: Request) -> Response:
@@ -100,7 +96,7 @@ class TranslationSpec(LitSpec):
         dec = parse_decode(request, body, self.limits)
         req = dec.request
         self._check_pair(req.pair)
-        translations = await self.submit(req.pair, req.texts)
+        translations = await self.submit(req.pair, req.texts, request)
         answer: dict[str, Any] = {
             "translation": translations[0],
             "source_language": req.source,
@@ -117,12 +113,14 @@ class TranslationSpec(LitSpec):
             listed = ", ".join(sorted(self.pairs)) or "none"
             raise ClientError(400, f"language pair {pair!r} is not supported; available pairs: {listed}")
 
-    async def submit(self, pair: str, texts: list[str]) -> list[str]:
+    async def submit(self, pair: str, texts: list[str], request: Request) -> list[str]:
         """Queue one work item and wait for its result; raises ClientError for failures.
 
         A worker answers ``loading`` for a pair it is loading in the background (it keeps
         serving loaded pairs meanwhile); the item is queued again after a short wait, until
-        the pair is loaded or the request's deadline would pass (a 503 that says so).
+        the pair is loaded or the request's deadline would pass (a 503 that says so). If the
+        client disconnects first, or the deadline passes, the workers are told to drop what
+        is left of the item.
         """
         started = time.monotonic()
         deadline = started + self.request_timeout
@@ -130,7 +128,7 @@ class TranslationSpec(LitSpec):
         metrics.IN_FLIGHT.inc()
         try:
             while True:
-                response = await self._queue_once(pair, texts, deadline)
+                response = await self._queue_once(pair, texts, deadline, request)
                 if not response.get("loading"):
                     break
                 if time.monotonic() + backoff >= deadline:
@@ -148,7 +146,9 @@ class TranslationSpec(LitSpec):
             raise ClientError(response["status"], response["error"])
         return list(response["translations"])
 
-    async def _queue_once(self, pair: str, texts: list[str], deadline: float) -> dict[str, Any]:
+    async def _queue_once(
+        self, pair: str, texts: list[str], deadline: float, request: Request
+    ) -> dict[str, Any]:
         now = time.monotonic()
         uid = next(self._uids)
         event = asyncio.Event()
@@ -156,22 +156,52 @@ class TranslationSpec(LitSpec):
         item = {"pair": pair, "texts": texts, "deadline": deadline, "enqueued": now}
         item.update(tracing.trace_headers())  # the worker continues this request's trace
         metrics.QUEUED.inc()
+        disconnect = _watch_disconnect(request, event)
         try:
             await self.request_queue.put(self.response_queue_id, (self.response_queue_id, uid, now, item))
             try:
                 async with asyncio.timeout(deadline - now + _DEADLINE_GRACE):
-                    await event.wait()
+                    while (answered := self.response_buffer[uid].response) is None:
+                        await event.wait()
+                        event.clear()
+                        if disconnect.done() and self.response_buffer[uid].response is None:
+                            if _disconnected(disconnect):
+                                self.request_queue.cancel(self.response_queue_id, uid)
+                                raise ClientError(
+                                    CLIENT_CLOSED_REQUEST, "the client closed the request before its answer"
+                                )
+                            disconnect = _watch_disconnect(request, event)
             except TimeoutError:
+                self.request_queue.cancel(self.response_queue_id, uid)
                 raise ClientError(
                     504, f"translation did not finish within the request timeout of {self.request_timeout:g}s"
                 ) from None
-            response, status = self.response_buffer[uid].response
+            response, status = answered
         finally:
+            disconnect.cancel()
             self.response_buffer.pop(uid, None)
         if status != LitAPIStatus.OK or not isinstance(response, dict):
             log.error("inference worker failed on a request: %r", response)
             raise ClientError(503, "the inference worker failed on this request; try again")
         return response
+
+
+def _watch_disconnect(request: Request, wake: asyncio.Event) -> asyncio.Future[Any]:
+    """Wait, in the background, for the next ASGI message and set ``wake`` when it comes.
+
+    Once the body has been read, the next message is the client's disconnect.
+    """
+    receiving = asyncio.ensure_future(request.receive())
+    receiving.add_done_callback(lambda _: wake.set())
+    return receiving
+
+
+def _disconnected(receiving: asyncio.Future[Any]) -> bool:
+    if receiving.cancelled():
+        return False
+    if receiving.exception() is not None:
+        return True
+    return bool(receiving.result().get("type") == "http.disconnect")
 
 
 def languages(settings: Settings) -> list[dict[str, Any]]:

@@ -30,19 +30,42 @@ from litserve.transport.base import MessageTransport
 # LitServe spawns its inference workers; locks must come from the same context.
 _CONTEXT = mp.get_context("spawn")
 _HEADER = struct.Struct("!i")
+# Cancellation slots per API server: more than the items one server can have in flight.
+_CANCEL_SLOTS = 1 << 16
 
 
 class RequestPipes:
-    """Work items from the API servers (one pipe each) to the inference workers (any of them)."""
+    """Work items from the API servers (one pipe each) to the inference workers (any of them).
 
-    def __init__(self, servers: int, pipes: list[tuple[Connection, Connection, Any]] | None = None) -> None:
+    Beside each pipe, a small table in shared memory where the API server marks the items
+    whose client went away (``cancel``); a worker asks it (``is_cancelled``) before each
+    segment, whichever worker took the item, without a message or a lock.
+    """
+
+    def __init__(
+        self,
+        servers: int,
+        pipes: list[tuple[Connection, Connection, Any]] | None = None,
+        cancelled: list[Any] | None = None,
+    ) -> None:
         # Per API server: (read end, write end, lock the workers take to read a whole frame).
         self._pipes = pipes or [(*_CONTEXT.Pipe(duplex=False), _CONTEXT.Lock()) for _ in range(servers)]
+        # Per API server: slot ``uid % _CANCEL_SLOTS`` holds ``uid + 1`` once item ``uid`` is
+        # cancelled (aligned 64-bit words: a reader sees the old or the new value, never half).
+        self._cancelled = cancelled or [_CONTEXT.RawArray("q", _CANCEL_SLOTS) for _ in range(servers)]
         self._writers: dict[int, asyncio.WriteTransport] = {}
         self._opening: dict[int, asyncio.Future[asyncio.WriteTransport]] = {}
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (RequestPipes, (len(self._pipes), self._pipes))
+        return (RequestPipes, (len(self._pipes), self._pipes, self._cancelled))
+
+    def cancel(self, server: int, uid: int) -> None:
+        """Mark item ``uid`` of API server ``server`` cancelled: workers drop what is left of it."""
+        self._cancelled[server][uid % _CANCEL_SLOTS] = uid + 1
+
+    def is_cancelled(self, server: int, uid: int) -> bool:
+        """Whether item ``uid`` was cancelled (a slot reused by a later cancellation reads False)."""
+        return bool(self._cancelled[server][uid % _CANCEL_SLOTS] == uid + 1)
 
     async def put(self, server: int, item: Any) -> None:
         """Queue ``item`` from API server ``server``; returns at once (the write is buffered)."""
