@@ -77,12 +77,14 @@ def start_node(
     ready_timeout: float = 180,
     wait_ready: bool = True,
     tls_ca: str | None = None,
+    port: int | None = None,
 ) -> NodeProcess:
-    """Start ``udn serve`` on a free port with ``config`` and wait until /ready answers 200.
+    """Start ``udn serve`` with ``config`` and wait until /ready answers 200.
 
+    ``port``: a free one by default.
     ``tls_ca``: the node serves HTTPS (pass ``--ssl-*`` in ``args``); trust this CA file.
     """
-    port = free_port()
+    port = port or free_port()
     conf = {"serving": {"port": port, "host": "127.0.0.1"}}
     for section, values in (config or {}).items():
         conf.setdefault(section, {}).update(values)

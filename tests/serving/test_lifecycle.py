@@ -1,4 +1,5 @@
-"""Starting and stopping a node: readiness only after warm-up, a clean stop on SIGTERM.
+"""Starting and stopping a node: readiness only after warm-up, a clean stop on SIGTERM, and
+nothing left serving when the main process is killed outright.
 
 LitServe opens the HTTP port only once at least one inference worker has finished
 ``setup`` (``LitServer.verify_worker_status`` runs before uvicorn starts), and our setup
@@ -10,10 +11,12 @@ moment the process starts and checks that every answer it gets is consistent wit
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.conftest import NodeProcess, start_node
 from tests.serving.helpers import BEACH_EN, translate
@@ -42,6 +45,38 @@ def _leftovers(node: NodeProcess, timeout: float = 15) -> list[int]:
     while (pids := node.group_pids()) and time.monotonic() < give_up:
         time.sleep(0.1)
     return pids
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _port_in_use(port: int) -> bool:
+    """Whether something still listens on ``port``: binding it as uvicorn does (SO_REUSEADDR) fails."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _orphans(children: list[psutil.Process], port: int, timeout: float = 30) -> tuple[list[int], bool]:
+    """Wait until every one of ``children`` is gone and ``port`` is free; what is left after ``timeout``.
+
+    Returns the pids still alive and whether the port is still in use.
+    """
+    give_up = time.monotonic() + timeout
+    while True:
+        alive = [child.pid for child in children if _alive(child)]
+        busy = _port_in_use(port)
+        if (not alive and not busy) or time.monotonic() > give_up:
+            return alive, busy
+        time.sleep(0.1)
 
 
 def test_ready_only_after_every_worker_is_warm_and_sigterm_stops_everything(tmp_path: Path) -> None:
@@ -91,3 +126,34 @@ def test_missing_model_directory_fails_startup_with_its_path(tmp_path: Path) -> 
         assert _leftovers(node) == [], node.log()
     finally:
         node.stop()
+
+
+def test_sigkill_of_the_main_process_takes_every_child_with_it(tmp_path: Path) -> None:
+    """A node killed outright (SIGKILL, the OOM killer) leaves nothing serving on its port.
+
+    Orphaned API servers and workers would go on answering, unregistered, and hold the port,
+    so that the node could not be started again.
+    """
+    config = {"serving": {"workers": 2, "threads": 1, "api_servers": 2}}
+    node = start_node(tmp_path, config)
+    replacement: NodeProcess | None = None
+    try:
+        port = int(node.url.rsplit(":", 1)[1])
+        children = psutil.Process(node.process.pid).children(recursive=True)
+        # queue manager, resource tracker, two inference workers, two API servers
+        assert len(children) >= 6, children
+        node.process.kill()
+        node.process.wait(10)
+        alive, busy = _orphans(children, port)
+        assert alive == [] and not busy, (
+            f"after SIGKILL of the main process: alive {alive}, port in use: {busy}\n{node.log()}"
+        )
+
+        replacement = start_node(tmp_path, config, port=port)
+        response = translate(replacement.url, BEACH_EN)
+        assert response.status_code == 200, response.text
+        assert "praia" in response.json()["translatedText"]
+    finally:
+        node.stop()
+        if replacement is not None:
+            replacement.stop()

@@ -38,7 +38,7 @@ from ..protocol.errors import engine_error_status
 from ..utils import tracing
 from ..utils.memory_manager import MemoryManager
 from ..utils.profiler import function_profiler, profile_section
-from . import metrics
+from . import lifetime, metrics
 from .model_admin import worker_handlers
 from .worker_control import ControlChannel, ControlServer
 from .worker_ops import WorkerOperations, inference_threads, prepare_allocator
@@ -82,6 +82,7 @@ class TranslationAPI(ls.LitAPI):
         Other configured pairs load on demand (``predict``). A pre-warm pair that cannot be
         had fails the worker, and with it the node's start, with the reason.
         """
+        lifetime.die_with_parent()  # no worker outlives a main process that was killed
         self.worker_id = os.environ.get("LITSERVE_WORKER_ID", "0")
         function_profiler.apply_settings(self.settings.profiling)
         MemoryManager.get_instance().configure(self.settings.memory)

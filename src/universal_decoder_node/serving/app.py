@@ -14,7 +14,7 @@ from ..utils import tracing
 from ..utils.https_middleware import add_https_middleware
 from ..utils.memory_manager import MemoryManager
 from ..utils.request_metrics import RequestMetricsMiddleware
-from . import metrics
+from . import lifetime, metrics
 from .api import TranslationAPI
 from .loop import TranslationLoop
 from .model_admin import add_model_admin_routes
@@ -107,6 +107,8 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
     # The API servers are forked from this process: frozen here, what they inherit stays out
     # of their collections, so collecting there does not copy the shared pages.
     MemoryManager.get_instance().freeze_startup_objects()
+    # The queue manager and the API servers LitServe forks from here on die with this process.
+    lifetime.forks_die_with_parent()
     with registered(settings, tls=bool(uvicorn_kwargs.get("ssl_certfile"))):
         server.run(
             host=settings.serving.host,
