@@ -10,6 +10,9 @@ Repositories are built from real files (the bundled Bergamot models), so what th
 downloads is a real model. Faults can be switched on per file: ``corrupt`` (right size, wrong
 bytes), ``truncate`` (the connection drops halfway, and every resume attempt fails), and a
 ``gate`` that stalls every body after its first chunk until released. Every request is logged.
+
+A hostile Hub is built the same way: ``add_commit(..., commit="../../x")`` answers that commit
+id (in ``sha`` and ``X-Repo-Commit``), and any file name (``../../x``, ``/abs/x``) is listed as given.
 """
 
 from __future__ import annotations
@@ -84,22 +87,44 @@ class FakeHub:
 
     # -- building repositories -------------------------------------------------
 
-    def add_commit(self, repo_id: str, files: dict[str, bytes], refs: tuple[str, ...] = ("main",)) -> str:
-        """Add a commit holding ``files``; point ``refs`` (branches or tags) at it. Returns its hash."""
+    def add_commit(
+        self,
+        repo_id: str,
+        files: dict[str, bytes],
+        refs: tuple[str, ...] = ("main",),
+        commit: str | None = None,
+    ) -> str:
+        """Add a commit holding ``files``; point ``refs`` (branches or tags) at it. Returns its id.
+
+        ``commit`` forces the id the Hub answers (a hostile Hub's ``../../x``); by default it is
+        a hash of the content, as on the real Hub.
+        """
         repo = self.repos.setdefault(repo_id, HubRepo())
         hub_files = {name: HubFile(data) for name, data in sorted(files.items())}
-        commit = hashlib.sha1(
-            (repo_id + "".join(f"{n}:{f.blob_id}" for n, f in hub_files.items())).encode()
-        ).hexdigest()
+        commit = (
+            commit
+            or hashlib.sha1(
+                (repo_id + "".join(f"{n}:{f.blob_id}" for n, f in hub_files.items())).encode()
+            ).hexdigest()
+        )
         repo.commits[commit] = hub_files
         for ref in refs:
             repo.refs[ref] = commit
         return commit
 
-    def add_model_dir(self, repo_id: str, directory: Path, refs: tuple[str, ...] = ("main",)) -> str:
+    def add_model_dir(
+        self,
+        repo_id: str,
+        directory: Path,
+        refs: tuple[str, ...] = ("main",),
+        commit: str | None = None,
+        extra: dict[str, bytes] | None = None,
+    ) -> str:
+        """Add a commit holding the model directory's files, then ``extra`` (added or replaced)."""
         files = {p.name: p.read_bytes() for p in sorted(Path(directory).iterdir()) if p.is_file()}
         files["README.md"] = f"# {repo_id}\nA Bergamot model served by the test hub.\n".encode()
-        return self.add_commit(repo_id, files, refs)
+        files.update(extra or {})
+        return self.add_commit(repo_id, files, refs, commit)
 
     # -- running ---------------------------------------------------------------
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .engine import ModelLoadError
 
 
 def add_models_parser(sub: Any) -> None:
@@ -31,10 +34,21 @@ def add_models_parser(sub: Any) -> None:
     rm.set_defaults(handler=_rm)
 
 
+# What a pair or path that is already on this machine needs from each command.
+_LOCAL = {"pull": "it needs no pull", "rm": "there is nothing to remove from the model store"}
+
+
 def _hub_model(settings: Settings, target: str, command: str) -> Any:
     """The HubModel a pair or repository names; prints why not and returns None when it names none."""
     from .models import HubModel, HubSource, RepoRef, pair_sources
 
+    if target.startswith(("/", ".", "~")):  # no Hub repository id starts so
+        print(
+            f"udn models {command}: {target} is a path on this machine, not a Hub repository; "
+            f"{_LOCAL[command]} (serve a model directory as models.pairs.<pair>.path)",
+            file=sys.stderr,
+        )
+        return None
     if "/" in target:
         try:
             ref = RepoRef.parse(target)
@@ -51,13 +65,19 @@ def _hub_model(settings: Settings, target: str, command: str) -> Any:
         )
         return None
     if not isinstance(source, HubSource):
+        kind = "bundled" if source.kind == "bundled" else "a model directory"
         print(
-            f"udn models {command}: pair {target!r} is {source.kind} ({source.path}), not from the Hub; "
-            "there is nothing to download or remove",
+            f"udn models {command}: pair {target!r} is {kind} ({source.path}), not from the Hub; "
+            f"{_LOCAL[command]}",
             file=sys.stderr,
         )
         return None
     return source.model
+
+
+def _one_line(error: ModelLoadError) -> str:
+    """The operator's full account of a failure (paths and URLs included), on one line."""
+    return " ".join(error.detail.split())
 
 
 def _pull(args: argparse.Namespace) -> int:
@@ -70,7 +90,8 @@ def _pull(args: argparse.Namespace) -> int:
         TransferSpeedColumn,
     )
 
-    from .models import HubDownloadError, HubOptions, fetch, model_store
+    from .engine import ModelLoadError
+    from .models import HubOptions, fetch, model_store
 
     settings = load_settings(args.config)
     model = _hub_model(settings, args.target, "pull")
@@ -99,8 +120,8 @@ def _pull(args: argparse.Namespace) -> int:
 
         try:
             snapshot = fetch(store, model, HubOptions.from_settings(settings.adapters), report, refresh=True)
-        except HubDownloadError as exc:
-            print(f"udn models pull: {exc}", file=sys.stderr)
+        except ModelLoadError as exc:
+            print(f"udn models pull: {_one_line(exc)}", file=sys.stderr)
             return 1
     print(f"{title}: commit {snapshot.commit[:12]}, {_size(snapshot.size_bytes())}")
     print(f"  stored in {snapshot.path}")
@@ -110,6 +131,7 @@ def _pull(args: argparse.Namespace) -> int:
 def _rm(args: argparse.Namespace) -> int:
     import filelock
 
+    from .engine import ModelLoadError
     from .models import model_store
 
     settings = load_settings(args.config)
@@ -121,6 +143,9 @@ def _rm(args: argparse.Namespace) -> int:
         freed = model_store(settings).remove(repo_id, timeout=10)
     except filelock.Timeout:
         print(f"udn models rm: {repo_id} is being downloaded right now; try again later", file=sys.stderr)
+        return 1
+    except ModelLoadError as exc:
+        print(f"udn models rm: {_one_line(exc)}", file=sys.stderr)
         return 1
     if freed == 0:
         print(f"{repo_id}: nothing stored")

@@ -170,3 +170,38 @@ def test_describe_and_memory() -> None:
     assert info["pt-en"]["loaded"] is False and "memory_bytes" not in info["pt-en"]
     assert (info["pt-en"]["source"], info["pt-en"]["path"]) == ("test", "/models/pt-en")
     assert reg.memory_bytes() == 1000
+
+
+class FailingSource(Source):
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__(name)
+        self.error = error
+
+    def directory(self) -> Path:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "client_message"),
+    [
+        (
+            ModelLoadError("the model directory does not exist", "model directory /srv/x does not exist"),
+            "the model directory does not exist; the node logged the details",
+        ),
+        (PermissionError(13, "Permission denied", "/srv/x"), "could not be loaded (PermissionError)"),
+    ],
+)
+def test_a_failed_load_tells_clients_the_reason_and_logs_the_paths(
+    error: Exception, client_message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    reg = PairRegistry({"en-xx": FailingSource("en-xx", error)}, SlowCountingBackend())  # type: ignore[dict-item]
+    with pytest.raises(ModelLoadError) as info:
+        reg.load("en-xx")
+    assert client_message in str(info.value) and "/srv/x" not in str(info.value)
+    assert "/srv/x" in info.value.detail and "/srv/x" in caplog.text
+    assert reg.describe()["en-xx"]["error"] == str(info.value)
+    reg.start_load("en-xx").exception(timeout=10)
+    with pytest.raises(ModelLoadError) as again, reg.use("en-xx", wait=False):
+        pass
+    assert "/srv/x" not in str(again.value)
+    reg.close()

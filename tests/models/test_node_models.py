@@ -14,10 +14,12 @@ import httpx
 from tests.conftest import NodeProcess, start_node, wait_until_ready
 from tests.fakehub import FakeHub
 from tests.models.conftest import ADMIN_TOKEN, BROKEN_REPO, REPO, hub_env, udn
-from universal_decoder_node.models import ModelStore
+from universal_decoder_node.models import ModelStore, bundled_model_dirs
 
 WEIGHTS = "model.enpt.intgemm.alphas.bin"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+HOSTILE = "test-org/hostile"
+FLAKY = "test-org/flaky"
 
 
 def _translate(
@@ -178,5 +180,46 @@ def test_prewarm_pair_that_cannot_be_had_stops_the_start_with_the_reason(tmp_pat
     try:
         assert node.process.wait(90) != 0
         assert f"cannot fetch language pair 'en-es' from {REPO}@v1: offline mode" in node.log()
+    finally:
+        node.stop()
+
+
+def test_on_demand_load_from_a_hostile_or_failing_hub_is_a_clean_503(tmp_path: Path, hub: FakeHub) -> None:
+    # en-es: a Hub answering a commit id that is a path (aimed at a directory outside the store);
+    # en-de: a download that breaks off. Clients learn what failed, never a local path or the Hub's URL.
+    target = tmp_path / "sentinel"
+    target.mkdir()
+    (target / "keep.txt").write_text("the operator's data\n")
+    hub.add_model_dir(HOSTILE, bundled_model_dirs()["en-pt"], commit="../../../sentinel")
+    hub.add_model_dir(FLAKY, bundled_model_dirs()["pt-en"])
+    hub.truncate.add("model.pten.intgemm.alphas.bin")
+    config = {
+        "serving": {"workers": 1, "request_timeout": 60},
+        "adapters": {"repos": {"en-es": HOSTILE, "en-de": FLAKY}},
+    }
+    node = start_node(tmp_path, config, env=hub_env(tmp_path, hub))
+    try:
+        hostile = _translate(node, "en", "es")
+        assert hostile.status_code == 503, hostile.text
+        error = hostile.json()["error"]
+        assert f"cannot fetch language pair 'en-es' from {HOSTILE}@main" in error
+        assert "not a commit id" in error and "the node logged the details" in error
+        assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+        assert (target / "keep.txt").read_text() == "the operator's data\n"
+
+        admin = httpx.post(node.url + "/admin/models/en-es/load", headers=ADMIN, timeout=60)
+        assert admin.status_code == 503 and "not a commit id" in admin.json()["error"]
+
+        broken = _translate(node, "en", "de")
+        assert broken.status_code == 503, broken.text
+        error = broken.json()["error"]
+        assert f"cannot fetch language pair 'en-de' from {FLAKY}@main" in error
+        assert "the node logged the details" in error
+        for answer in (hostile, admin, broken):
+            text = answer.text
+            assert hub.url not in text and "127.0.0.1" not in text and str(tmp_path) not in text, text
+        # The operator finds the details in the node's log.
+        assert "peer closed connection" in node.log() and hub.url in node.log()
+        assert ModelStore(tmp_path / "store").snapshots() == []
     finally:
         node.stop()

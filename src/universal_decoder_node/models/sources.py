@@ -74,8 +74,8 @@ def model_store(settings: Settings) -> ModelStore:
 def pair_sources(settings: Settings) -> dict[str, PairSourceType]:
     """Every pair the settings make available, by pair name; configured pairs override bundled ones.
 
-    Raises ConfigError when a pair is configured twice, or ``adapters.prewarm`` or
-    ``adapters.pinned`` names a pair that is not configured.
+    Raises ConfigError when a pair is configured twice, a repository or revision is not a valid
+    Hub name, or ``adapters.prewarm`` or ``adapters.pinned`` names a pair that is not configured.
     """
     sources: dict[str, PairSourceType] = {}
     if settings.models.bundled:
@@ -92,8 +92,12 @@ def pair_sources(settings: Settings) -> dict[str, PairSourceType]:
                 f"invalid configuration: pair {pair!r} is both a directory (models.pairs) "
                 "and a Hub repository (adapters.repos); keep one"
             )
+        try:
+            ref = RepoRef.parse(repo.repo)
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: adapters.repos.{pair}: {exc}") from None
         model = HubModel(
-            ref=RepoRef.parse(repo.repo),
+            ref=ref,
             label=pair,
             allow_patterns=tuple(repo.allow_patterns) if repo.allow_patterns is not None else None,
             ignore_patterns=tuple(repo.ignore_patterns) if repo.ignore_patterns is not None else None,

@@ -10,6 +10,10 @@ Layout under the store root (``adapters.dir``)::
 A snapshot directory appears only by renaming a finished, verified download into place, so
 everything under ``snapshots/`` is loadable. A crash mid-download leaves only ``.tmp`` litter,
 which the next download of that repository clears while it holds the lock.
+
+Every name that becomes a path here is checked first: repository ids as huggingface_hub
+defines them, revisions and file names as relative paths that never climb, commits as 40
+hexadecimal characters. So nothing the Hub answers can lead outside the store.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,7 @@ from urllib.parse import quote, unquote
 from filelock import FileLock
 
 from ..utils.atomic_write import fsync_dir, fsync_tree, write_atomic
+from .errors import ModelStoreError, UnsafePathError
 
 MANIFEST = ".udn-manifest.json"
 DEFAULT_REVISION = "main"
@@ -39,12 +45,49 @@ def is_commit(revision: str) -> bool:
     return bool(_COMMIT.fullmatch(revision))
 
 
+def is_safe_name(name: str) -> bool:
+    """True when ``name`` is a relative '/'-separated path that stays where it is joined.
+
+    Not absolute, no '..' or '.' or empty segment, no backslash, no control character: what
+    a file in a repository or a branch name may be, never a way out of a directory.
+    """
+    return (
+        bool(name)
+        and "\\" not in name
+        and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+        and all(part not in ("", ".", "..") for part in name.split("/"))
+    )
+
+
+def _check_repo(repo_id: str, revision: str) -> None:
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    shape = "must look like 'org/name' or 'org/name@revision'"
+    if repo_id.count("/") != 1:
+        raise ValueError(f"repository {repo_id!r} {shape}")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise ValueError(
+            f"repository {repo_id!r} {shape}, in letters, digits, '-', '_' and '.' (no '--' or '..')"
+        ) from None
+    if not is_safe_name(revision):
+        raise ValueError(f"revision {revision!r} of {repo_id} is not a branch, tag or commit name")
+
+
 @dataclass(frozen=True, slots=True)
 class RepoRef:
-    """A Hub repository at a revision: ``org/name@revision`` (``main`` when none is given)."""
+    """A Hub repository at a revision: ``org/name@revision`` (``main`` when none is given).
+
+    Both are checked on creation (ValueError), since both become paths in the store.
+    """
 
     repo_id: str
     revision: str = DEFAULT_REVISION
+
+    def __post_init__(self) -> None:
+        _check_repo(self.repo_id, self.revision)
 
     @classmethod
     def parse(cls, text: str) -> RepoRef:
@@ -93,20 +136,42 @@ def directory_size(path: Path) -> int:
     return total
 
 
+@contextlib.contextmanager
+def store_errors(root: Path) -> Iterator[None]:
+    """Turn the filesystem's errors under the store into one ModelStoreError that names the store.
+
+    A lock's timeout (filelock.Timeout, a TimeoutError) passes through as it is.
+    """
+    try:
+        yield
+    except TimeoutError:
+        raise
+    except OSError as exc:
+        raise ModelStoreError(
+            f"the model store cannot be used ({exc.strerror or type(exc).__name__})",
+            f"the model store {root} (adapters.dir or ADAPTER_DIR) cannot be used: {exc}",
+        ) from exc
+
+
 class ModelStore:
-    """Verified snapshots of Hub repositories under one root directory; safe across processes."""
+    """Verified snapshots of Hub repositories under one root directory; safe across processes.
+
+    Raises ModelStoreError when its directory cannot be used, UnsafePathError for a name that
+    would lead outside it, ValueError for a repository id that is not one.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
     def repo_dir(self, repo_id: str) -> Path:
-        return self.root / repo_id.replace("/", "--")
+        return self.root / _folder(repo_id)
 
     def lock(self, repo_id: str, timeout: float) -> FileLock:
         """The repository's cross-process lock; ``acquire`` raises filelock.Timeout after ``timeout`` s."""
         locks = self.root / ".locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        return FileLock(locks / f"{repo_id.replace('/', '--')}.lock", timeout=timeout)
+        with store_errors(self.root):
+            locks.mkdir(parents=True, exist_ok=True)
+        return FileLock(locks / f"{_folder(repo_id)}.lock", timeout=timeout)
 
     def resolve(self, ref: RepoRef) -> Snapshot | None:
         """The stored snapshot for ``ref``, or None; never touches the network."""
@@ -121,15 +186,16 @@ class ModelStore:
     def new_download_dir(self, repo_id: str) -> Path:
         """A fresh temporary directory on the store's filesystem, so the final rename is atomic."""
         tmp_root = self.root / ".tmp"
-        tmp_root.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=tmp_root, prefix=f"{repo_id.replace('/', '--')}."))
+        with store_errors(self.root):
+            tmp_root.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(dir=tmp_root, prefix=f"{_folder(repo_id)}."))
 
     def clear_stale_downloads(self, repo_id: str) -> list[Path]:
         """Remove the repository's leftover download directories; call only while holding its lock."""
         tmp_root = self.root / ".tmp"
         removed = []
         if tmp_root.is_dir():
-            for path in tmp_root.glob(f"{repo_id.replace('/', '--')}.*"):
+            for path in tmp_root.glob(f"{_folder(repo_id)}.*"):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
         return removed
@@ -137,33 +203,41 @@ class ModelStore:
     def commit(self, download: Path, ref: RepoRef, commit: str, manifest: dict[str, Any]) -> Snapshot:
         """Move a complete, verified download into place and record ``ref`` -> ``commit``.
 
-        Call only while holding the repository's lock. ``download`` is consumed.
+        Call only while holding the repository's lock. ``download`` is consumed. Raises
+        UnsafePathError, before touching anything, if ``commit`` is not a commit id.
         """
-        write_atomic(download / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
-        fsync_tree(download)
-        snapshots = self.repo_dir(ref.repo_id) / "snapshots"
-        snapshots.mkdir(parents=True, exist_ok=True)
-        target = snapshots / commit
-        if (target / MANIFEST).is_file():
-            # Already stored (pulled under another ref name): keep the one readers may hold open.
-            shutil.rmtree(download, ignore_errors=True)
-        else:
-            if target.exists():  # a directory without a manifest is not ours to trust
-                shutil.rmtree(target)
-            os.rename(download, target)
-            fsync_dir(snapshots)
-        self.add_ref(ref, commit)
+        if not is_commit(commit):
+            raise UnsafePathError(
+                f"refusing to store {ref}: its commit id is not 40 hexadecimal characters",
+                f"refusing to store {ref} under the commit id {commit[:80]!r}",
+            )
+        with store_errors(self.root):
+            write_atomic(download / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+            fsync_tree(download)
+            snapshots = self.repo_dir(ref.repo_id) / "snapshots"
+            snapshots.mkdir(parents=True, exist_ok=True)
+            target = snapshots / commit
+            if (target / MANIFEST).is_file():
+                # Already stored (pulled under another ref name): keep the one readers may hold open.
+                shutil.rmtree(download, ignore_errors=True)
+            else:
+                if target.exists():  # a directory without a manifest is not ours to trust
+                    shutil.rmtree(target)
+                os.rename(download, target)
+                fsync_dir(snapshots)
+            self.add_ref(ref, commit)
         return Snapshot(ref.repo_id, commit, target)
 
     def add_ref(self, ref: RepoRef, commit: str) -> None:
         """Record that branch or tag ``ref`` resolved to ``commit`` (a no-op for a pinned commit)."""
         if not ref.pinned:
-            write_atomic(self._ref_path(ref), commit.encode())
+            with store_errors(self.root):
+                write_atomic(self._ref_path(ref), commit.encode())
 
     def remove(self, repo_id: str, timeout: float) -> int:
         """Delete every stored snapshot of ``repo_id``; returns the bytes freed."""
         path = self.repo_dir(repo_id)
-        with self.lock(repo_id, timeout):
+        with store_errors(self.root), self.lock(repo_id, timeout):
             freed = directory_size(path)
             if path.exists():
                 shutil.rmtree(path)
@@ -204,3 +278,9 @@ class ModelStore:
         except OSError:
             return None
         return commit if is_commit(commit) else None
+
+
+def _folder(repo_id: str) -> str:
+    """The store's directory name for a repository: ``org--name`` (huggingface_hub forbids '--' in ids)."""
+    _check_repo(repo_id, DEFAULT_REVISION)
+    return repo_id.replace("/", "--")
