@@ -231,6 +231,12 @@ class CoordinatorSettings(_Section):
     heartbeat_interval: float = Field(2.0, gt=0, le=300, description="Seconds between node heartbeats.")
     node_expiry: float = Field(10.0, gt=0, description="Seconds without a heartbeat before a node expires.")
     max_nodes: int = Field(256, ge=1, le=10_000, description="Most nodes registered (and labelled) at once.")
+    max_node_capacity: int = Field(
+        256,
+        ge=1,
+        le=1_000_000,
+        description="Most parallel requests a node may claim; a larger claim is lowered to this.",
+    )
     request_timeout: float = Field(
         30.0, gt=0, description="Seconds a client request may take, retry included."
     )
@@ -507,6 +513,7 @@ coordinator:               # `udn coordinator`; see the README's Coordinator sec
   node_token: null         # or UDN_NODE_TOKEN; nodes need it to register
   heartbeat_interval: 2    # seconds between node heartbeats
   node_expiry: 10          # seconds without a heartbeat before a node is dropped
+  max_node_capacity: 256   # a node claiming more parallel requests is counted as this many
   request_timeout: 30      # seconds per client request, retry included
   breaker_failures: 3      # consecutive failures that open a node's circuit
   breaker_reset: 5         # seconds before an open circuit lets a probe through

@@ -1,7 +1,7 @@
 """Forwarding details that a real node cannot be made to show on demand, with the fake node of
 ``bench/fake_node.py`` (it speaks the node's protocol and registers like one): traceparent
-forwarding, a node answering 5xx, circuits opening, 503 with Retry-After, and the client's API key kept
-from nodes."""
+forwarding, a node answering 5xx, circuits opening, 503 with Retry-After, the client's API key kept
+from nodes, and a node's claimed capacity capped."""
 
 from __future__ import annotations
 
@@ -142,3 +142,19 @@ def test_the_api_key_never_reaches_a_node(coordinator: CoordinatorProcess) -> No
     finally:
         echo.terminate()
         echo.wait(30)
+
+
+def test_a_claimed_capacity_is_capped(coordinator: CoordinatorProcess) -> None:
+    """Routing divides by capacity: a node claiming a million would draw every request."""
+    headers = {"Authorization": f"Bearer {NODE_TOKEN}"}
+    cap = 256  # coordinator.max_node_capacity's default
+    for node_id, claimed, counted in (("greedy", 1_000_000, cap), ("modest", 4, 4)):
+        body = {"url": "http://127.0.0.1:9", "pairs_available": ["en-pt"], "capacity": claimed}
+        response = httpx.put(f"{coordinator.url}/nodes/{node_id}", json=body, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        nodes = {n["id"]: n for n in coordinator.status()["nodes"]}
+        assert nodes[node_id]["capacity"] == counted
+    assert f"node greedy claims a capacity of 1000000; counting it as {cap}" in coordinator.log()
+    beyond = {"url": "http://127.0.0.1:9", "capacity": 10**7}
+    refused = httpx.put(coordinator.url + "/nodes/huge", json=beyond, headers=headers, timeout=10)
+    assert refused.status_code == 400 and "capacity" in refused.json()["error"]
