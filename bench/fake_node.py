@@ -3,7 +3,9 @@
 It answers ``POST /translate`` at once with the text it was sent (and, so tests can see what
 arrived, the ``traceparent`` header and its own id), ``/ready`` and ``/health`` with 200, and
 registers and heartbeats with a coordinator exactly as a node does (``PUT /nodes/{id}``). With
-``--status 500`` it fails every translation, to exercise retries and circuit breakers. It stands
+``--status 500`` it fails every translation, to exercise retries and circuit breakers; with
+``--echo`` its answer also holds the request it received (body, query string, headers), so a test
+can see exactly what the coordinator forwarded. It stands
 in for a real node only where a real one cannot be made to do what is measured or tested: answer
 in microseconds, or fail on demand.
 
@@ -28,10 +30,11 @@ PAIRS = ["en-pt", "pt-en"]
 class FakeNode:
     """A raw ASGI app: no framework, so it costs as little as possible per request."""
 
-    def __init__(self, node_id: str, status: int, delay: float) -> None:
+    def __init__(self, node_id: str, status: int, delay: float, echo: bool = False) -> None:
         self.node_id = node_id
         self.status = status
         self.delay = delay
+        self.echo = echo
         self.in_flight = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -67,15 +70,18 @@ class FakeNode:
             q: Any = None
             with contextlib.suppress(ValueError, AttributeError):
                 q = json.loads(body).get("q")
-            await self._answer(
-                send,
-                200,
-                {
-                    "translatedText": q,
-                    "node": self.node_id,
-                    "traceparent": headers.get(b"traceparent", b"").decode() or None,
-                },
-            )
+            answer: dict[str, Any] = {
+                "translatedText": q,
+                "node": self.node_id,
+                "traceparent": headers.get(b"traceparent", b"").decode() or None,
+            }
+            if self.echo:
+                answer["received"] = {
+                    "body": body.decode(errors="replace"),
+                    "query": scope["query_string"].decode(errors="replace"),
+                    "headers": {k.decode(): v.decode(errors="replace") for k, v in scope["headers"]},
+                }
+            await self._answer(send, 200, answer)
         finally:
             self.in_flight -= 1
 
@@ -132,10 +138,11 @@ def main() -> None:
     parser.add_argument("--node-id", default=None)
     parser.add_argument("--status", type=int, default=200, help="answer every translation with this status")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering")
+    parser.add_argument("--echo", action="store_true", help="answer with the request received, too")
     parser.add_argument("--coordinator", help="register with this coordinator")
     parser.add_argument("--token", default="", help="the coordinator's node token")
     args = parser.parse_args()
-    app = FakeNode(args.node_id or f"fake-{args.port}", args.status, args.delay)
+    app = FakeNode(args.node_id or f"fake-{args.port}", args.status, args.delay, args.echo)
     stop = threading.Event()
     thread: threading.Thread | None = None
     if args.coordinator:

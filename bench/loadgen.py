@@ -44,7 +44,7 @@ def http_post(host: str, port: int, path: str, body: bytes, content_type: str = 
     return head.encode("ascii") + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
@@ -91,7 +91,7 @@ async def run_load(
                 i += 1
                 try:
                     writer.write(payload)
-                    status, _ = await _read_response(reader)
+                    status, _ = await read_response(reader)
                 except (OSError, asyncio.IncompleteReadError, ValueError):
                     result.errors += 1
                     writer.close()

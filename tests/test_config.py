@@ -205,3 +205,28 @@ def test_serve_with_a_bad_environment_value_exits_naming_the_key(tmp_path: Path)
     )
     assert result.returncode == 2
     assert "serving.port" in result.stderr and "'http'" in result.stderr
+
+
+def test_coordinator_urls_from_yaml_environment_and_the_single_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    both = ["http://a:5100", "https://b:5100"]
+    listed = write(tmp_path, {"registration": {"coordinator_urls": ["http://a:5100/", "https://b:5100"]}})
+    assert load_settings(listed).registration.coordinator_urls == both
+    single = write(tmp_path, {"registration": {"coordinator_url": "http://a:5100"}}, "single.yaml")
+    assert load_settings(single).registration.coordinator_urls == ["http://a:5100"]
+    # The single key still works next to the list, and a URL named twice counts once.
+    mixed = {"registration": {"coordinator_urls": both, "coordinator_url": "http://a:5100,http://c:1"}}
+    assert load_settings(write(tmp_path, mixed, "mixed.yaml")).registration.coordinator_urls == [
+        *both,
+        "http://c:1",
+    ]
+    monkeypatch.setenv("UDN_REGISTRATION__COORDINATOR_URLS", "http://a:5100, https://b:5100")
+    assert load_settings().registration.coordinator_urls == both
+    assert Settings().registration.coordinator_urls == both
+
+
+def test_a_coordinator_url_that_is_not_http_names_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, {"registration": {"coordinator_urls": ["http://a:5100", "a:5100"]}})
+    with pytest.raises(ConfigError, match=r"registration: .*'a:5100' must look like http://host:port"):
+        load_settings(path)

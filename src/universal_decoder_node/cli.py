@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ssl-certfile", type=Path, help="serve HTTPS with this PEM certificate (chain)")
     serve.add_argument("--ssl-keyfile", type=Path, help="the certificate's PEM private key")
     serve.add_argument(
-        "--coordinator", metavar="URL", help="register with this coordinator (needs UDN_NODE_TOKEN)"
+        "--coordinator",
+        metavar="URL[,URL...]",
+        help="register with these coordinators, heartbeating each one (needs UDN_NODE_TOKEN)",
     )
     serve.set_defaults(handler=_serve)
 
@@ -105,7 +107,11 @@ def _serve(args: argparse.Namespace) -> int:
     prepare_metrics_dir()  # before anything imports prometheus_client
     settings = _settings(args, host=args.host, port=args.port)
     if args.coordinator:
-        registration = settings.registration.model_dump() | {"coordinator_url": args.coordinator}
+        # The command line replaces the configured coordinators rather than adding to them.
+        registration = settings.registration.model_dump() | {
+            "coordinator_urls": args.coordinator,
+            "coordinator_url": None,
+        }
         settings = load_settings(
             args.config, serving=settings.serving.model_dump(), registration=registration
         )

@@ -11,12 +11,14 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -237,6 +239,12 @@ class CoordinatorSettings(_Section):
     heartbeat_interval: float = Field(2.0, gt=0, le=300, description="Seconds between node heartbeats.")
     node_expiry: float = Field(10.0, gt=0, description="Seconds without a heartbeat before a node expires.")
     max_nodes: int = Field(256, ge=1, le=10_000, description="Most nodes registered (and labelled) at once.")
+    max_node_capacity: int = Field(
+        256,
+        ge=1,
+        le=1_000_000,
+        description="Most parallel requests a node may claim; a larger claim is lowered to this.",
+    )
     request_timeout: float = Field(
         30.0, gt=0, description="Seconds a client request may take, retry included."
     )
@@ -278,10 +286,24 @@ class CoordinatorSettings(_Section):
         return value or None
 
 
-class RegistrationSettings(_Section):
-    """How a node registers with a coordinator (``udn serve --coordinator URL``)."""
+def _split_urls(value: Any) -> Any:
+    """A comma-separated string of URLs (``--coordinator A,B``, an environment variable) as a list."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
-    coordinator_url: str | None = Field(None, description="Coordinator to register with; unset: stand alone.")
+
+class RegistrationSettings(_Section):
+    """How a node registers with its coordinators (``udn serve --coordinator URL1,URL2``)."""
+
+    coordinator_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Coordinators to register with, each heartbeated on its own (a list, or URLs "
+        "separated by commas); empty: stand alone.",
+    )
+    coordinator_url: str | None = Field(
+        None, description="The same as coordinator_urls, kept for configurations naming one coordinator."
+    )
     node_id: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9._:-]{1,128}$",
@@ -290,6 +312,24 @@ class RegistrationSettings(_Section):
     advertise_url: str | None = Field(
         None, description="URL the coordinator uses to reach this node; default http://host:port."
     )
+
+    @field_validator("coordinator_urls", mode="before")
+    @classmethod
+    def _split_coordinator_urls(cls, value: Any) -> Any:
+        return _split_urls(value)
+
+    @model_validator(mode="after")
+    def _merge_coordinator_urls(self) -> RegistrationSettings:
+        merged: list[str] = []
+        for url in [*self.coordinator_urls, *_split_urls(self.coordinator_url or "")]:
+            url = url.rstrip("/")
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"coordinator URL {url!r} must look like http://host:port")
+            if url not in merged:
+                merged.append(url)
+        self.coordinator_urls = merged
+        return self
 
 
 class Settings(BaseSettings):
@@ -481,6 +521,7 @@ coordinator:               # `udn coordinator`; see the README's Coordinator sec
   node_token: null         # or UDN_NODE_TOKEN; nodes need it to register
   heartbeat_interval: 2    # seconds between node heartbeats
   node_expiry: 10          # seconds without a heartbeat before a node is dropped
+  max_node_capacity: 256   # a node claiming more parallel requests is counted as this many
   request_timeout: 30      # seconds per client request, retry included
   breaker_failures: 3      # consecutive failures that open a node's circuit
   breaker_reset: 5         # seconds before an open circuit lets a probe through
@@ -488,8 +529,8 @@ coordinator:               # `udn coordinator`; see the README's Coordinator sec
   requests_per_minute: 0   # default per-key limits; 0 is unlimited
   characters_per_minute: 0
 
-registration:              # `udn serve --coordinator URL`
-  coordinator_url: null
+registration:              # `udn serve --coordinator URL1,URL2`
+  coordinator_urls: []     # every coordinator to register with (heartbeats go to each one)
   node_id: null            # default hostname:port
   advertise_url: null      # default http://host:port
 """

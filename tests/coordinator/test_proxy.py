@@ -1,13 +1,16 @@
 """Forwarding details that a real node cannot be made to show on demand, with the fake node of
 ``bench/fake_node.py`` (it speaks the node's protocol and registers like one): traceparent
-forwarding, a node answering 5xx, circuits opening, and 503 with Retry-After."""
+forwarding, a node answering 5xx, circuits opening, 503 with Retry-After, the client's API key kept
+from nodes, and a node's claimed capacity capped."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -90,3 +93,68 @@ def test_no_node_at_all(coordinator: CoordinatorProcess) -> None:
     assert response.json()["error"] == "no decoder node is registered and ready"
     assert response.headers["Retry-After"] == "1"
     assert httpx.get(coordinator.url + "/languages", timeout=5).json() == []
+
+
+def test_the_api_key_never_reaches_a_node(coordinator: CoordinatorProcess) -> None:
+    """Wherever the client puts its key, the coordinator checks it and the node never sees it."""
+    echo = start_fake_node(coordinator, "echo", "--echo")
+    key = coordinator.create_key(name="kept-from-nodes")["key"]
+    url = coordinator.url + "/translate"
+    # A Unicode escape names the same JSON field; a form spells it percent-encoded.
+    escaped = json.dumps(TEXT)[:-1] + f', "api\\u005fkey": "{key}"}}'
+    sent = {
+        "json": httpx.post(url, json={**TEXT, "api_key": key}, timeout=30),
+        "escaped json": httpx.post(
+            url, content=escaped, headers={"Content-Type": "application/json"}, timeout=30
+        ),
+        "form": httpx.post(url, data={**TEXT, "api_key": key}, timeout=30),
+        "percent-encoded form": httpx.post(
+            url,
+            content=f"q=Hello.&source=en&target=pt&api%5Fkey={key}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            timeout=30,
+        ),
+        "multipart form": httpx.post(url, data={**TEXT, "api_key": key}, files={"x": b""}, timeout=30),
+        "query": httpx.post(url, params={"api_key": key}, json=TEXT, timeout=30),
+        "bearer": httpx.post(url, json=TEXT, headers={"Authorization": f"Bearer {key}"}, timeout=30),
+    }
+    try:
+        for how, response in sent.items():
+            assert response.status_code == 200, (how, response.text)
+            received = response.json()["received"]
+            assert key not in json.dumps(received), (how, received)
+            assert "api_key" not in received["body"] and received["query"] == "", (how, received)
+            assert "authorization" not in received["headers"], (how, received)
+            fields = (
+                json.loads(received["body"])
+                if received["headers"]["content-type"] == "application/json"
+                else dict(parse_qsl(received["body"]))
+            )
+            assert {k: fields[k] for k in TEXT} == TEXT, (how, received)
+        # The key is read wherever it is, so a bad one is refused wherever it is.
+        bad = {"api_key": "udn_nope"}
+        for refused in (
+            httpx.post(url, params=bad, json=TEXT, timeout=30),
+            httpx.post(url, data={**TEXT, **bad}, timeout=30),
+            httpx.post(url, content=escaped.replace(key, "udn_nope"), timeout=30),
+        ):
+            assert refused.status_code == 403 and refused.json()["error"] == "API key is not valid"
+    finally:
+        echo.terminate()
+        echo.wait(30)
+
+
+def test_a_claimed_capacity_is_capped(coordinator: CoordinatorProcess) -> None:
+    """Routing divides by capacity: a node claiming a million would draw every request."""
+    headers = {"Authorization": f"Bearer {NODE_TOKEN}"}
+    cap = 256  # coordinator.max_node_capacity's default
+    for node_id, claimed, counted in (("greedy", 1_000_000, cap), ("modest", 4, 4)):
+        body = {"url": "http://127.0.0.1:9", "pairs_available": ["en-pt"], "capacity": claimed}
+        response = httpx.put(f"{coordinator.url}/nodes/{node_id}", json=body, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        nodes = {n["id"]: n for n in coordinator.status()["nodes"]}
+        assert nodes[node_id]["capacity"] == counted
+    assert f"node greedy claims a capacity of 1000000; counting it as {cap}" in coordinator.log()
+    beyond = {"url": "http://127.0.0.1:9", "capacity": 10**7}
+    refused = httpx.put(coordinator.url + "/nodes/huge", json=beyond, headers=headers, timeout=10)
+    assert refused.status_code == 400 and "capacity" in refused.json()["error"]

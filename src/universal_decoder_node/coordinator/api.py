@@ -2,13 +2,14 @@
 
 ``POST /translate`` and ``POST /decode`` are validated here exactly as a node validates them
 (``protocol.requests``), so bad input gets its 4xx without a round trip, and then forwarded
-byte for byte. ``GET /languages`` lists every pair a live node serves.
+byte for byte, less the client's ``api_key`` (``client_key``). ``GET /languages`` lists every
+pair a live node serves.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Request
@@ -17,7 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from ..config import Settings
 from ..protocol.errors import ClientError
 from ..protocol.requests import FORM_TYPES, Limits, media_type, parse_decode, parse_translate, read_body
-from .keys import bearer_token, presented_key
+from .client_key import take_api_key
+from .keys import bearer_token
 from .proxy import NodeAnswer
 from .records import NodeReport
 from .service import Coordinator
@@ -33,9 +35,12 @@ def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings
         """LibreTranslate's /translate, routed to a node serving the pair."""
         req = await parse_translate(request, limits)
         body = await request.body()  # parse_translate has read and kept it
-        key = await presented_key(request, body, media_type(request) in FORM_TYPES)
-        await coordinator.admit(key, sum(len(t) for t in req.texts))
-        return _relayed(await coordinator.relay("/translate", req.pair, body, request.headers))
+        keyed = await take_api_key(request, body, media_type(request) in FORM_TYPES)
+        await coordinator.admit(keyed.key, sum(len(t) for t in req.texts))
+        headers: Mapping[str, str] = request.headers
+        if keyed.content_type is not None:
+            headers = {**request.headers, "content-type": keyed.content_type}
+        return _relayed(await coordinator.relay("/translate", req.pair, keyed.body, headers))
 
     @app.post("/decode")
     async def decode(request: Request) -> Response:

@@ -2,14 +2,13 @@
 
 A key is ``udn_`` followed by 43 random URL-safe characters (256 bits). Only its SHA-256 digest
 is stored: a key this random cannot be guessed from its digest, and a fast hash keeps the check
-cheap on every request (a slow password hash would protect nothing more here). Clients send the
-key as LibreTranslate does, in the ``api_key`` field, or as ``Authorization: Bearer <key>``.
+cheap on every request (a slow password hash would protect nothing more here). How a client
+presents its key, and how it is kept from the nodes, is ``client_key``'s business.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import time
 from collections.abc import Callable
@@ -40,24 +39,6 @@ def bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
-
-
-async def presented_key(request: Request, body: bytes, is_form: bool) -> str | None:
-    """The API key the client sent: the Bearer token, else the body's ``api_key`` field."""
-    token = bearer_token(request)
-    if token is not None:
-        return token
-    if is_form:
-        value = (await request.form()).get("api_key")
-    elif b'"api_key"' in body:  # skip a second JSON parse for the common keyless request
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return None
-        value = data.get("api_key") if isinstance(data, dict) else None
-    else:
-        return None
-    return value if isinstance(value, str) and value else None
 
 
 class KeyService:

@@ -44,11 +44,23 @@ class NodeRegistry:
             )
         if previous is None:
             log.info("node %s registered at %s", node_id, report.url)
+        fields = report.model_dump()
+        if report.capacity > self.config.max_node_capacity:
+            # Capacity is the node's own claim, and routing divides by it: a node claiming more
+            # than it has would draw every request. Counted at the cap, it keeps serving.
+            fields["capacity"] = self.config.max_node_capacity
+            if previous is None or previous.capacity != fields["capacity"]:
+                log.warning(
+                    "node %s claims a capacity of %d; counting it as %d (coordinator.max_node_capacity)",
+                    node_id,
+                    report.capacity,
+                    self.config.max_node_capacity,
+                )
         record = NodeRecord(
             id=node_id,
             registered_at=previous.registered_at if previous is not None else now,
             seen_at=now,
-            **report.model_dump(),
+            **fields,
         )
         await self.store.put_node(record)
         return record

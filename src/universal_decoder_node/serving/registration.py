@@ -1,11 +1,13 @@
-"""Registering this node with a coordinator (``udn serve --coordinator URL``) and heartbeating.
+"""Registering this node with its coordinators (``udn serve --coordinator URL1,URL2``) and heartbeating.
 
-A thread in the node's main process waits until the node is ready, then sends
-``PUT {coordinator}/nodes/{node_id}`` every heartbeat interval (the coordinator says how often)
-with what routing needs: URL, pairs, capacity, queued and in-flight requests, recent latency,
-memory and version. The load figures are the node's own Prometheus gauges, read from the
-multiprocess directory every process of the node writes to. On SIGTERM (or Ctrl+C) the node
-deregisters before it shuts down, so the coordinator stops routing to it at once.
+A thread per coordinator waits until the node is ready, then sends ``PUT {coordinator}/nodes/{node_id}``
+every heartbeat interval (that coordinator says how often) with what routing needs: URL, pairs,
+capacity, queued and in-flight requests, recent latency, memory and version. Each coordinator is
+heartbeated on its own, so the node stays registered while any of them is up: coordinators
+sharing one Redis all see the record the live ones keep fresh, and a coordinator that is down or
+slow delays no heartbeat to the others. The load figures are the node's own Prometheus gauges,
+read from the multiprocess directory every process of the node writes to. On SIGTERM (or Ctrl+C)
+the node deregisters from every coordinator before it shuts down, so they stop routing to it at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 
 _ANY_ADDRESS = ("0.0.0.0", "::", "")
 _TIMED_ENDPOINTS = ("/translate", "/decode")
+_STOP_SECONDS = 5.0  # how long stopping waits for the last heartbeats and the deregistrations
 
 
 def node_url(settings: Settings, tls: bool = False) -> str:
@@ -50,92 +54,71 @@ def node_id(settings: Settings) -> str:
 
 
 class NodeRegistration:
-    """Keeps this node registered with one coordinator until ``stop``.
+    """Keeps this node registered with every configured coordinator until ``stop``.
 
     ``tls`` says the node serves HTTPS itself (``udn serve --ssl-certfile``): it advertises an
     ``https`` URL and checks its own readiness over TLS.
     """
 
     def __init__(self, settings: Settings, tls: bool = False) -> None:
-        coordinator = settings.registration.coordinator_url
-        if not coordinator:
-            raise ConfigError("registration.coordinator_url is not set")
+        coordinators = settings.registration.coordinator_urls
+        if not coordinators:
+            raise ConfigError("registration.coordinator_urls is empty")
         if not settings.coordinator.node_token:
             raise ConfigError(
                 "registering with a coordinator needs the node token: set UDN_NODE_TOKEN "
                 "(the same value the coordinator has)"
             )
-        self.endpoint = f"{coordinator.rstrip('/')}/nodes/{node_id(settings)}"
         self.node_id = node_id(settings)
         self.url = node_url(settings, tls)
         local_host = settings.serving.host if settings.serving.host not in _ANY_ADDRESS else "127.0.0.1"
         scheme = "https" if tls else "http"
         self.ready_url = f"{scheme}://{local_host}:{settings.serving.port}/ready"
+        self.tls = tls
         self.headers = {"Authorization": f"Bearer {settings.coordinator.node_token}"}
         pairs = sorted(pair_sources(settings))
         self.pairs = pairs
         codes = {code for pair in pairs for code in pair.split("-", 1)}
         self.language_names = {code: LANGUAGE_NAMES.get(code, code) for code in sorted(codes)}
         self.capacity = settings.serving.workers * settings.serving.threads
-        self.interval = settings.coordinator.heartbeat_interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._registered = False
+        self.stopping = threading.Event()
+        self._figures = threading.Lock()  # the latency window below is shared by every link
         self._last_latency: tuple[float, float] = (0.0, 0.0)  # (sum, count) at the last heartbeat
         self._latency_ms: float | None = None
-        self._client = httpx.Client(timeout=5.0)
-        # The readiness probe asks this very node at its own address, which its certificate
-        # (made out to the node's public name) need not name; it sends no credentials.
-        self._probe = httpx.Client(timeout=2.0, verify=not tls)
+        self.links = [
+            CoordinatorLink(self, url, settings.coordinator.heartbeat_interval) for url in coordinators
+        ]
+
+    @property
+    def registered(self) -> bool:
+        """Whether some coordinator has taken this node's registration."""
+        return any(link.registered for link in self.links)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="udn-registration", daemon=True)
-        self._thread.start()
+        for link in self.links:
+            link.start()
 
     def stop(self) -> None:
-        """Stop heartbeating and deregister (best effort, a few seconds at most); safe to call twice."""
-        if self._stop.is_set():
+        """Stop heartbeating and deregister everywhere (a few seconds at most); safe to call twice."""
+        if self.stopping.is_set():
             return
-        self._stop.set()
-        if self._registered:
-            try:
-                self._client.delete(self.endpoint, headers=self.headers, timeout=3.0)
-                log.info("deregistered from %s", self.endpoint)
-            except httpx.HTTPError as exc:
-                log.warning("could not deregister from %s: %s", self.endpoint, exc)
-        self._client.close()
-        self._probe.close()
+        self.stopping.set()
+        deadline = time.monotonic() + _STOP_SECONDS
+        for link in self.links:
+            link.join(max(0.0, deadline - time.monotonic()))
 
-    def _run(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            ready = self._ready()
-            if ready or self._registered:
-                try:
-                    response = self._client.put(self.endpoint, json=self.report(ready), headers=self.headers)
-                    if response.status_code >= 400:
-                        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
-                except Exception as exc:  # the heartbeat thread must outlive any one failure
-                    failures += 1
-                    if failures == 1 or failures % 30 == 0:
-                        log.warning("heartbeat to %s failed (%d in a row): %s", self.endpoint, failures, exc)
-                else:
-                    if not self._registered or failures:
-                        log.info("registered with %s as %s (%s)", self.endpoint, self.node_id, self.url)
-                    self._registered = True
-                    failures = 0
-                    self.interval = float(response.json().get("heartbeat_interval", self.interval))
-            self._stop.wait(self.interval if self._registered else min(self.interval, 0.5))
-
-    def _ready(self) -> bool:
+    def ready(self, probe: httpx.Client) -> bool:
+        """Whether this node answers its own ``/ready`` with 200."""
         try:
-            return self._probe.get(self.ready_url).status_code == 200
+            return probe.get(self.ready_url).status_code == 200
         except httpx.HTTPError:
             return False
 
     def report(self, ready: bool) -> dict[str, Any]:
         """The heartbeat body (``coordinator.records.NodeReport``)."""
-        figures = self._read_metrics()
+        with self._figures:
+            figures = self._read_metrics()
+            latency_ms = self._latency_ms
         memory = MemoryManager.get_instance().get_memory_stats()
         return {
             "url": self.url,
@@ -145,7 +128,7 @@ class NodeRegistration:
             "capacity": self.capacity,
             "queued": figures["queued"],
             "in_flight": figures["in_flight"],
-            "latency_ms": self._latency_ms,
+            "latency_ms": latency_ms,
             "memory_percent": memory["system_memory_percent"],
             "version": __version__,
             "ready": ready,
@@ -180,16 +163,82 @@ class NodeRegistration:
         }
 
 
+class CoordinatorLink:
+    """The heartbeat to one coordinator: its own thread, interval, failure count and registration."""
+
+    def __init__(self, node: NodeRegistration, coordinator: str, interval: float) -> None:
+        self.node = node
+        self.coordinator = coordinator
+        self.endpoint = f"{coordinator}/nodes/{node.node_id}"
+        self.interval = interval
+        self.registered = False
+        self._thread = threading.Thread(target=self._run, name=f"udn-registration-{coordinator}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        # The readiness probe asks this very node at its own address, which its certificate
+        # (made out to the node's public name) need not name; it sends no credentials.
+        with (
+            httpx.Client(timeout=5.0) as client,
+            httpx.Client(timeout=2.0, verify=not self.node.tls) as probe,
+        ):
+            self._heartbeat(client, probe)
+            if self.registered:
+                self._deregister(client)
+
+    def _heartbeat(self, client: httpx.Client, probe: httpx.Client) -> None:
+        failures = 0
+        stopping = self.node.stopping
+        while not stopping.is_set():
+            ready = self.node.ready(probe)
+            # Once the node has registered anywhere, every coordinator hears about it, ready or not.
+            if ready or self.node.registered:
+                try:
+                    body = self.node.report(ready)
+                    response = client.put(self.endpoint, json=body, headers=self.node.headers)
+                    if response.status_code >= 400:
+                        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
+                    interval = float(response.json().get("heartbeat_interval", self.interval))
+                except Exception as exc:  # the heartbeat thread must outlive any one failure
+                    failures += 1
+                    if failures == 1 or failures % 30 == 0:
+                        log.warning("heartbeat to %s failed (%d in a row): %s", self.endpoint, failures, exc)
+                else:
+                    if not self.registered or failures:
+                        log.info(
+                            "registered with %s as %s (%s)", self.endpoint, self.node.node_id, self.node.url
+                        )
+                    self.registered = True
+                    self.interval = interval
+                    failures = 0
+            # Quick retries only until the node first registers somewhere; after that a
+            # coordinator that is down is retried once per interval, like any heartbeat.
+            stopping.wait(self.interval if self.node.registered else min(self.interval, 0.5))
+
+    def _deregister(self, client: httpx.Client) -> None:
+        try:
+            client.delete(self.endpoint, headers=self.node.headers, timeout=3.0)
+            log.info("deregistered from %s", self.endpoint)
+        except httpx.HTTPError as exc:
+            log.warning("could not deregister from %s: %s", self.endpoint, exc)
+
+
 @contextmanager
 def registered(settings: Settings, tls: bool = False) -> Iterator[NodeRegistration | None]:
-    """Keep the node registered while the block runs, if a coordinator is configured.
+    """Keep the node registered while the block runs, if coordinators are configured.
 
     SIGTERM and SIGINT stop the node the way Ctrl+C does (LitServe's graceful shutdown, which
     also ends the API servers and inference workers rather than orphaning them); with a
     coordinator configured, the node deregisters first, so a clean stop never leaves the
     coordinator routing to a node that is going away.
     """
-    registration = NodeRegistration(settings, tls) if settings.registration.coordinator_url else None
+    registration = NodeRegistration(settings, tls) if settings.registration.coordinator_urls else None
     owner = os.getpid()
 
     def on_stop_signal(signum: int, frame: FrameType | None) -> None:
