@@ -93,6 +93,13 @@ class RedisServer:
             time.sleep(0.05)
         raise AssertionError(f"redis-server on port {self.port} did not answer within {timeout}s")
 
+    def kill(self) -> None:
+        """End the server at once (SIGKILL): its clients' connections die with it, unannounced."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

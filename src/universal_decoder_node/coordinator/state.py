@@ -10,12 +10,19 @@ the store keeps working on its copy and retries Redis every second. When Redis a
 store reconciles record by record: each side's copy is merged with ``records.newer_node`` /
 ``records.merge_keys`` and written with a compare-and-set, so an older local copy never overwrites
 newer Redis state. Without ``redis_url`` the state file is the only store.
+
+A Redis that restarts quickly may never look unreachable, yet come back empty (or from an older
+save). Reconciling therefore also stamps Redis with a random generation (``{prefix}generation``),
+read in the same transaction as every refresh: when it is missing or another one, Redis lost what
+it held, and the store reconciles again instead of adopting the emptied copy. Keys are never
+deleted (revocation is final), so a key this process knows that Redis lacks is restored, not dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -25,9 +32,11 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..config import CoordinatorSettings
+from . import metrics
 from .records import KeyRecord, NodeRecord, merge_keys, newer_node
 from .snapshot import Snapshot, SnapshotError, read_snapshot, set_aside, write_snapshot
 
@@ -65,6 +74,7 @@ return removed
 """
 
 SYNC_INTERVAL = 1.0  # seconds between refreshes from Redis, or reconnection attempts
+HEALTH_CHECK_INTERVAL = 5  # seconds a pooled Redis connection may idle before it is checked on reuse
 
 
 class StateStore:
@@ -76,6 +86,7 @@ class StateStore:
         self.nodes: dict[str, NodeRecord] = {}
         self.keys: dict[str, KeyRecord] = {}  # by digest
         self.redis_available = False
+        self.redis_losses = 0  # times Redis went from in use to lost
         self.snapshot_error: str | None = None
         self.mirror_error: str | None = None
         self.mirror_version = 0
@@ -84,6 +95,7 @@ class StateStore:
         # away, since the others may be heartbeating to another replica we cannot hear about.
         self.heard_locally: set[str] = set()
         self._removed: dict[str, float] = {}  # node id -> when it deregistered while Redis was away
+        self._generation: str | None = None  # Redis's generation stamp as of the last reconcile
         self._mirror_lock = asyncio.Lock()  # one write at a time: they share the temporary file
         self._prefix = config.redis_prefix
         self._redis: aioredis.Redis | None = None
@@ -93,9 +105,13 @@ class StateStore:
                 decode_responses=True,
                 socket_timeout=config.redis_timeout,
                 socket_connect_timeout=config.redis_timeout,
-                # Fail fast: a down Redis must cost one timeout, not several retries with backoff.
-                retry=Retry(NoBackoff(), 0),
-                health_check_interval=0,
+                # A pooled connection that died with a restarted Redis fails its next call with a
+                # ConnectionError: that call is made once more, at once, on a new connection, so a
+                # restart costs no call (and no fall back to counting alone). A timeout is not
+                # retried: a Redis that does not answer must cost one timeout, not several.
+                retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                # A connection idle this long is PINGed (and replaced if dead) before it is used.
+                health_check_interval=HEALTH_CHECK_INTERVAL,
             )
             self._cas = self._redis.register_script(_CAS_LUA)
             self._prune = self._redis.register_script(_PRUNE_LUA)
@@ -220,6 +236,8 @@ class StateStore:
     def lost_redis(self, exc: BaseException) -> None:
         """Note that Redis failed; the store serves its own copy until ``reconnect`` succeeds."""
         if self.redis_available:
+            self.redis_losses += 1
+            metrics.REDIS_LOSSES.inc()
             log.warning(
                 "lost Redis at %s (%s); continuing on this coordinator's copy", self.config.redis_url, exc
             )
@@ -240,6 +258,10 @@ class StateStore:
         return True
 
     async def _reconcile(self, client: aioredis.Redis) -> None:
+        # Stamped first: a Redis that loses its data while this runs is caught by the pull below.
+        generation_key = self.redis_key("generation")
+        await client.set(generation_key, secrets.token_hex(8), nx=True)
+        self._generation = _text(await client.get(generation_key) or "")
         nodes_key, keys_key = self.redis_key("nodes"), self.redis_key("keys")
         for node in list(self.nodes.values()):
             await self._merge_into(client, nodes_key, node.id, node, NodeRecord, newer_node)
@@ -251,7 +273,8 @@ class StateStore:
             self._removed.pop(node_id, None)
         for key in list(self.keys.values()):
             await self._merge_into(client, keys_key, key.digest, key, KeyRecord, merge_keys)
-        await self._pull(client)
+        if not await self._pull(client):
+            raise RedisError("Redis lost its data again while being reconciled")
 
     async def _merge_into(
         self,
@@ -274,13 +297,30 @@ class StateStore:
         raise RedisError(f"{hash_key}[{field}] kept changing while being merged")
 
     async def refresh(self) -> None:
-        """Replace this process's copy with Redis's (keeping anything newer heard meanwhile)."""
-        await self._call(self._pull)
+        """Replace this process's copy with Redis's (keeping anything newer heard meanwhile), or
+        reconcile again if Redis lost its data since the last reconcile."""
+        await self._call(self._refresh)
 
-    async def _pull(self, client: aioredis.Redis) -> None:
+    async def _refresh(self, client: aioredis.Redis) -> None:
+        if not await self._pull(client):
+            log.warning(
+                "Redis at %s lost the coordinator's state (restarted or flushed); restoring it from "
+                "this coordinator's copy",
+                self.config.redis_url,
+            )
+            await self._reconcile(client)
+            log.info("Redis at %s is in use (state restored)", self.config.redis_url)
+
+    async def _pull(self, client: aioredis.Redis) -> bool:
+        """Adopt Redis's copy; False (adopting nothing) when it is not the generation reconciled with."""
         started = self.clock()
-        raw_nodes = await client.hgetall(self.redis_key("nodes"))
-        raw_keys = await client.hgetall(self.redis_key("keys"))
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.get(self.redis_key("generation"))
+            pipe.hgetall(self.redis_key("nodes"))
+            pipe.hgetall(self.redis_key("keys"))
+            generation, raw_nodes, raw_keys = await pipe.execute()
+        if generation is None or _text(generation) != self._generation:
+            return False
         nodes: dict[str, NodeRecord] = {}
         for field, raw in raw_nodes.items():
             node_id = _text(field)
@@ -298,6 +338,7 @@ class StateStore:
             if key is not None:
                 keys[_text(field)] = key
         self.nodes, self.keys = nodes, keys
+        return True
 
     # ----- nodes ------------------------------------------------------------------------------
     async def put_node(self, record: NodeRecord) -> None:
@@ -329,13 +370,19 @@ class StateStore:
     # ----- keys -------------------------------------------------------------------------------
     async def get_key(self, digest: str) -> KeyRecord | None:
         """The key with this digest: from Redis when it answers (so revocations apply at once)."""
+        local = self.keys.get(digest)
         ok, raw = await self._call(lambda c: c.hget(self.redis_key("keys"), digest))
         if not ok:
-            return self.keys.get(digest)
+            return local
         record = _parse(KeyRecord, raw)
-        if record is None:
-            self.keys.pop(digest, None)
-        else:
+        if local is not None and (record is None or merge_keys(local, record) is local):
+            # Redis lacks this process's newer copy: it lost it (restarted empty, or from an older
+            # save). Keys are never deleted, so restore it rather than forget it.
+            ok, merged = await self._call(
+                lambda c: self._merge_into(c, self.redis_key("keys"), digest, local, KeyRecord, merge_keys)
+            )
+            record = merged if ok else local
+        if record is not None:
             self.keys[digest] = record
         return record
 
