@@ -11,6 +11,11 @@ store reconciles record by record: each side's copy is merged with ``records.new
 ``records.merge_keys`` and written with a compare-and-set, so an older local copy never overwrites
 newer Redis state. Without ``redis_url`` the state file is the only store.
 
+A key change is durable before it is applied: it is written to Redis, or, when Redis is not
+configured or not answering, to the state file at once. When neither takes it the change is not
+made (StateWriteFailed). With ``coordinator.state_secret`` the file is signed (see ``snapshot``), and
+a file whose signature fails stops the start (SnapshotUntrusted) rather than being set aside.
+
 A Redis that restarts quickly may never look unreachable, yet come back empty (or from an older
 save). Reconciling therefore also stamps Redis with a random generation (``{prefix}generation``),
 read in the same transaction as every refresh: when it is missing or another one, Redis lost what
@@ -38,7 +43,14 @@ from redis.exceptions import RedisError
 from ..config import CoordinatorSettings
 from . import metrics
 from .records import KeyRecord, NodeRecord, merge_keys, newer_node
-from .snapshot import Snapshot, SnapshotError, read_snapshot, set_aside, write_snapshot
+from .snapshot import (
+    Snapshot,
+    SnapshotError,
+    SnapshotUntrusted,
+    read_snapshot,
+    set_aside,
+    write_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +87,11 @@ return removed
 
 SYNC_INTERVAL = 1.0  # seconds between refreshes from Redis, or reconnection attempts
 HEALTH_CHECK_INTERVAL = 5  # seconds a pooled Redis connection may idle before it is checked on reuse
+
+
+class StateWriteFailed(Exception):
+    """A change could not be made durable (Redis away and the state file not writable); it was not
+    made. The message says why."""
 
 
 class StateStore:
@@ -140,14 +157,29 @@ class StateStore:
 
     # ----- start, stop, background work -------------------------------------------------------
     async def start(self) -> None:
-        """Load the snapshot, then reconcile with Redis if it answers; never raises for a bad file."""
+        """Load the snapshot, then reconcile with Redis if it answers.
+
+        A damaged file is set aside and the store starts empty; a signed file that fails its
+        signature (or cannot be checked) raises SnapshotUntrusted and is left where it is.
+        """
+        path, secret = self.config.state_file, self.config.state_secret
+        if secret is None:
+            log.warning(
+                "coordinator.state_secret (UDN_STATE_SECRET) is not set: the state file %s is not "
+                "signed, so an edit to it would be trusted",
+                path,
+            )
         try:
-            snapshot = read_snapshot(self.config.state_file)
+            snapshot = read_snapshot(path, secret)
+        except SnapshotUntrusted:
+            raise
         except SnapshotError as exc:
             self.snapshot_error = str(exc)
             moved = self._set_aside()
             log.error("%s; nothing in it is used; %s; starting with no nodes and no keys", exc, moved)
             snapshot = None
+        if snapshot is not None and secret is not None and not snapshot.signed:
+            log.warning("state file %s is not signed; it is used, and signed when next written", path)
         if snapshot is not None:
             self.mirror_version = snapshot.version
             self.nodes = dict(snapshot.nodes)
@@ -201,25 +233,33 @@ class StateStore:
     async def mirror(self) -> bool:
         """Write the state file now; returns False (and logs) when it cannot be written."""
         async with self._mirror_lock:
-            return await self._write_mirror()
+            try:
+                await self._write_mirror(self.keys)
+            except StateWriteFailed:
+                return False
+            return True
 
-    async def _write_mirror(self) -> bool:
+    async def _write_mirror(self, keys: dict[str, KeyRecord]) -> None:
+        """Write the nodes and ``keys`` to the state file; raises StateWriteFailed (logged) if it fails."""
         snapshot = Snapshot(
             version=self.mirror_version + 1,
             written_at=self.clock(),
             nodes=dict(self.nodes),
-            keys=dict(self.keys),
+            keys=dict(keys),
         )
+        path = self.config.state_file
         try:
-            await asyncio.to_thread(write_snapshot, self.config.state_file, snapshot)
+            await asyncio.to_thread(write_snapshot, path, snapshot, self.config.state_secret)
         except OSError as exc:
-            self.mirror_error = f"cannot write state file {self.config.state_file}: {exc.strerror or exc}"
+            reason = exc.strerror or str(exc)
+            self.mirror_error = f"cannot write state file {path}: {reason}" + (
+                f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+            )
             log.error("%s", self.mirror_error)
-            return False
+            raise StateWriteFailed(self.mirror_error) from None
         self.mirror_version = snapshot.version
         self.mirror_written_at = snapshot.written_at
         self.mirror_error = None
-        return True
 
     # ----- Redis availability -----------------------------------------------------------------
     async def _call(self, operation: Callable[[aioredis.Redis], Awaitable[Any]]) -> tuple[bool, Any]:
@@ -387,7 +427,11 @@ class StateStore:
         return record
 
     async def put_key(self, record: KeyRecord) -> KeyRecord:
-        """Store a new or changed key, merged with any other copy; returns the copy that won."""
+        """Store a new or changed key, merged with any other copy; returns the copy that won.
+
+        The change is durable when this returns: in Redis, or else in the state file. Raises
+        StateWriteFailed, with nothing changed here, when neither could take it.
+        """
         current = self.keys.get(record.digest)
         winner = record if current is None else merge_keys(record, current)
         ok, merged = await self._call(
@@ -396,10 +440,22 @@ class StateStore:
             )
         )
         if ok:
-            winner = merged
-        self.keys[winner.digest] = winner
-        if self._redis is None:
-            await self.mirror()  # on the file alone, a key change must survive a restart at once
+            stored: KeyRecord = merged
+            self.keys[stored.digest] = stored
+            return stored
+        # No Redis to hold it: the state file must, before the change is applied or answered.
+        async with self._mirror_lock:
+            try:
+                await self._write_mirror({**self.keys, winner.digest: winner})
+            except StateWriteFailed as exc:
+                raise StateWriteFailed(f"the key change was not made: {exc}") from None
+            self.keys[winner.digest] = winner
+        if self.redis_available:  # Redis came back (and was reconciled) while the file was written
+            await self._call(
+                lambda c: self._merge_into(
+                    c, self.redis_key("keys"), winner.digest, winner, KeyRecord, merge_keys
+                )
+            )
         return winner
 
     async def list_keys(self) -> list[KeyRecord]:
