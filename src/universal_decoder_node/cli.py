@@ -151,9 +151,17 @@ def _coordinator(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     if overrides:
         settings = load_settings(args.config, coordinator=settings.coordinator.model_dump() | overrides)
-    from .coordinator import run
+    from .coordinator import SnapshotUntrusted, run
 
-    run(settings)
+    try:
+        run(settings)
+    except SnapshotUntrusted as exc:
+        print(
+            f"udn coordinator: {exc}. Nothing in it is used and the coordinator does not start: "
+            "restore the file (or the secret it was signed with), or move it aside to start without it",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

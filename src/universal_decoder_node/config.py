@@ -233,6 +233,11 @@ class CoordinatorSettings(_Section):
         allow_inf_nan=False,
         description="Seconds between snapshot writes (COORDINATOR_MIRROR_INTERVAL); at least 5.",
     )
+    state_secret: str | None = Field(
+        None,
+        min_length=16,
+        description="Secret signing the state file with HMAC-SHA256 (UDN_STATE_SECRET); unset: unsigned.",
+    )
     node_token: str | None = Field(
         None, description="Token nodes present to register (UDN_NODE_TOKEN); unset refuses registration."
     )
@@ -375,6 +380,7 @@ SPEC_ENV_NAMES: dict[str, tuple[str, str]] = {
     "REDIS_URL": ("coordinator", "redis_url"),
     "COORDINATOR_STATE_FILE": ("coordinator", "state_file"),
     "COORDINATOR_MIRROR_INTERVAL": ("coordinator", "mirror_interval"),
+    "UDN_STATE_SECRET": ("coordinator", "state_secret"),
     "UDN_NODE_TOKEN": ("coordinator", "node_token"),
 }
 
@@ -443,7 +449,9 @@ def _describe(exc: ValidationError) -> str:
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(root)"
         value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        # A secret is never echoed, not even a rejected one.
+        hidden = isinstance(value, dict) or key.endswith(("secret", "token"))
+        shown = "" if hidden else f" (got {value!r})"
         lines.append(f"{key}: {err['msg']}{shown}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
@@ -518,6 +526,7 @@ coordinator:               # `udn coordinator`; see the README's Coordinator sec
   redis_prefix: "udn:coordinator:"
   state_file: coordinator-state.json  # or COORDINATOR_STATE_FILE
   mirror_interval: 30      # or COORDINATOR_MIRROR_INTERVAL; seconds, at least 5
+  state_secret: null       # or UDN_STATE_SECRET (16+ characters): signs the state file (HMAC)
   node_token: null         # or UDN_NODE_TOKEN; nodes need it to register
   heartbeat_interval: 2    # seconds between node heartbeats
   node_expiry: 10          # seconds without a heartbeat before a node is dropped

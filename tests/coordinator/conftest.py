@@ -34,6 +34,7 @@ _CONTROLLED_ENV = (
     "REDIS_URL",
     "COORDINATOR_STATE_FILE",
     "COORDINATOR_MIRROR_INTERVAL",
+    "UDN_STATE_SECRET",
     "UDN_NODE_TOKEN",
     "UDN_ADMIN_TOKEN",
     "UDN_CONFIG",
@@ -92,6 +93,13 @@ class RedisServer:
                 raise AssertionError(f"redis-server exited with {self.process.returncode}")
             time.sleep(0.05)
         raise AssertionError(f"redis-server on port {self.port} did not answer within {timeout}s")
+
+    def kill(self) -> None:
+        """End the server at once (SIGKILL): its clients' connections die with it, unannounced."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -1,12 +1,16 @@
-"""Per-key limits: exact under concurrency across replicas (Redis), per process without Redis."""
+"""Per-key limits: exact under concurrency across replicas (Redis), also after Redis restarts; per
+process without Redis."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.coordinator.conftest import RedisServer
+import httpx
+
+from tests.coordinator.conftest import CoordinatorProcess, RedisServer, start_coordinator, wait_for
 from tests.coordinator.test_snapshot import key
 from universal_decoder_node.config import CoordinatorSettings
 from universal_decoder_node.coordinator.limits import WINDOW, RateLimiter
@@ -120,3 +124,86 @@ def test_falls_back_to_counting_locally_when_redis_goes_away(tmp_path: Path, own
         return sum(allowed), store.redis_available
 
     assert asyncio.run(scenario()) == (3, False)
+
+
+def burst(coordinators: list[CoordinatorProcess], key: str, count: int) -> list[int]:
+    """``count`` requests at once, alternating between ``coordinators``; their status codes."""
+
+    def send(i: int) -> int:
+        url = coordinators[i % len(coordinators)].url + "/translate"
+        body = {"q": "Hello.", "source": "en", "target": "pt", "api_key": key}
+        return httpx.post(url, json=body, timeout=60).status_code
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(send, range(count)))
+
+
+def redis_state(coordinator: CoordinatorProcess) -> dict[str, object]:
+    return dict(coordinator.status()["state"])
+
+
+def test_limits_stay_exact_after_redis_restarts(tmp_path: Path, own_redis: RedisServer) -> None:
+    """Two coordinators, a key limited to 20 a minute; Redis is killed and started again on the same
+    port, and once both coordinators use it again 50 parallel requests admit exactly 20, with one
+    loss and one return of Redis each, however many of their pooled connections died with it."""
+    limit, sent = 20, 50
+    config = {"coordinator": {"require_api_key": True}}
+    coordinators = [start_coordinator(tmp_path, config, env={"REDIS_URL": own_redis.url}) for _ in range(2)]
+    try:
+        warm = coordinators[0].create_key(name="fills the connection pools")["key"]
+        key = coordinators[0].create_key(name="limited", requests_per_minute=limit)["key"]
+        # No node runs here: an admitted request gets as far as routing (503), a refused one is a 429.
+        assert set(burst(coordinators, warm, 40)) == {503}
+        own_redis.kill()
+        for coordinator in coordinators:
+            wait_for(
+                lambda c=coordinator: not redis_state(c)["redis_available"], 15, "Redis loss not noticed"
+            )
+        own_redis.start()  # empty, on the same port: every pooled connection is dead
+        for coordinator in coordinators:
+            wait_for(lambda c=coordinator: redis_state(c)["redis_available"], 15, "Redis return not noticed")
+        away_from_a_window_edge(margin=15)
+        codes = burst(coordinators, key, sent)
+        assert codes.count(503) == limit and codes.count(429) == sent - limit, codes
+        # Redis stayed up after its return: nothing flapped.
+        for coordinator in coordinators:
+            assert_noticed_once(coordinator, as_loss=True)
+    finally:
+        for coordinator in coordinators:
+            coordinator.stop()
+
+
+def assert_noticed_once(coordinator: CoordinatorProcess, as_loss: bool = False) -> None:
+    """Redis, restarted empty, is now in use, and the coordinator noticed the restart once: as one
+    loss and return, or (when it never failed a call) as one restore of the state Redis lost."""
+    state = redis_state(coordinator)
+    log = coordinator.log()
+    assert state["redis_available"], state
+    losses, restores = log.count("lost Redis"), log.count("lost the coordinator's state")
+    assert losses == state["redis_losses"] and losses + restores == 1, log
+    assert losses == 1 or not as_loss, log
+    assert log.count("is in use") == 2, log  # at start, then once after the restart
+
+
+def test_a_quick_redis_restart_is_noticed_once_and_loses_no_key(
+    tmp_path: Path, own_redis: RedisServer
+) -> None:
+    """Redis killed and started again at once (empty) between bursts through two coordinators: each
+    notices the restart once, restores the keys Redis lost, and replaces every pooled connection
+    that died with the old Redis without another loss."""
+    coordinators = [start_coordinator(tmp_path, env={"REDIS_URL": own_redis.url}) for _ in range(2)]
+    try:
+        key = coordinators[0].create_key(name="unlimited")["key"]
+        assert set(burst(coordinators, key, 40)) == {503}  # several pooled connections each
+        own_redis.kill()
+        own_redis.start()
+        for _ in range(5):
+            assert set(burst(coordinators, key, 40)) == {503}
+        for coordinator in coordinators:
+            wait_for(lambda c=coordinator: redis_state(c)["redis_available"], 15, "Redis return not noticed")
+        assert set(burst(coordinators, key, 40)) == {503}
+        for coordinator in coordinators:
+            assert_noticed_once(coordinator)
+    finally:
+        for coordinator in coordinators:
+            coordinator.stop()

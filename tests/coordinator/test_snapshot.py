@@ -1,4 +1,4 @@
-"""The state file: atomic writes, and every way a damaged file is refused."""
+"""The state file: atomic writes, signatures, and every way a damaged or edited file is refused."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from universal_decoder_node.coordinator.records import KeyRecord, NodeRecord
 from universal_decoder_node.coordinator.snapshot import (
     Snapshot,
     SnapshotError,
+    SnapshotUntrusted,
     read_snapshot,
     set_aside,
     write_snapshot,
@@ -140,3 +141,43 @@ def test_set_aside_keeps_the_bad_file(tmp_path: Path) -> None:
     assert not path.exists()
     assert moved.read_text() == "garbage"
     assert moved.name.startswith("state.json.corrupt-")
+
+
+SECRET = "0123456789abcdef-secret"
+
+
+def test_signed_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    write_snapshot(path, sample(), SECRET)
+    loaded = read_snapshot(path, SECRET)
+    assert loaded == sample() and loaded is not None and loaded.signed
+    assert json.loads(path.read_text())["checksum"].startswith("hmac-sha256:")
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (SECRET, "fails its signature check"),  # edited, though its checksum field was left as it was
+        ("another-secret-0123456789", "fails its signature check"),
+        (None, "no coordinator.state_secret"),
+    ],
+)
+def test_a_signed_file_is_untrusted_when_edited_or_read_with_another_secret_or_none(
+    tmp_path: Path, secret: str | None, message: str
+) -> None:
+    path = tmp_path / "state.json"
+    write_snapshot(path, sample(), SECRET)
+    if secret == SECRET:
+        path.write_text(path.read_text().replace('"revoked_at": null', '"revoked_at": 5.0'))
+    with pytest.raises(SnapshotUntrusted, match=message) as info:
+        read_snapshot(path, secret)
+    assert str(path) in str(info.value)
+
+
+def test_an_unsigned_file_is_read_under_a_secret_and_says_so(tmp_path: Path) -> None:
+    """Setting a secret keeps the state of an unsigned file: it is read, and says it was unsigned
+    (the store warns, and signs it when next written)."""
+    path = tmp_path / "state.json"
+    write_snapshot(path, sample())
+    loaded = read_snapshot(path, SECRET)
+    assert loaded == sample() and loaded is not None and not loaded.signed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 import redis
 
 from tests.coordinator.conftest import RedisServer
@@ -12,7 +13,7 @@ from tests.coordinator.test_snapshot import key, node
 from universal_decoder_node.config import CoordinatorSettings
 from universal_decoder_node.coordinator.records import KeyRecord, NodeRecord
 from universal_decoder_node.coordinator.snapshot import Snapshot, read_snapshot, write_snapshot
-from universal_decoder_node.coordinator.state import StateStore
+from universal_decoder_node.coordinator.state import StateStore, StateWriteFailed
 
 
 def settings(
@@ -209,3 +210,18 @@ def test_concurrent_mirror_writes_are_serialised(tmp_path: Path) -> None:
     assert asyncio.run(scenario()) == [True] * 6
     snapshot = read_snapshot(tmp_path / "state.json")
     assert snapshot is not None and snapshot.version == 6 and set(snapshot.nodes) == {"n1"}
+
+
+def test_a_key_change_the_file_cannot_take_is_refused_and_not_applied(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the state file's directory should be")
+
+    async def scenario() -> StateStore:
+        store = StateStore(CoordinatorSettings(state_file=blocker / "state.json", state_secret="s" * 16))
+        await store.start()
+        with pytest.raises(StateWriteFailed, match="the key change was not made: cannot write state file"):
+            await store.put_key(key())
+        return store
+
+    store = asyncio.run(scenario())
+    assert store.keys == {} and store.mirror_error is not None

@@ -3,7 +3,7 @@ mirrored to a local file (``udn coordinator``)."""
 
 from .app import build_app, run
 from .records import KeyRecord, NodeRecord, NodeReport
-from .snapshot import Snapshot, SnapshotError, read_snapshot, write_snapshot
+from .snapshot import Snapshot, SnapshotError, SnapshotUntrusted, read_snapshot, write_snapshot
 
 __all__ = [
     "KeyRecord",
@@ -11,6 +11,7 @@ __all__ = [
     "NodeReport",
     "Snapshot",
     "SnapshotError",
+    "SnapshotUntrusted",
     "build_app",
     "read_snapshot",
     "run",

@@ -23,6 +23,8 @@ from .registry import RegistryFull
 from .request_metrics import endpoint_label
 from .routing import NoNodeAvailable, PairNotServed
 from .service import Coordinator, LimitReached
+from .snapshot import SnapshotError, SnapshotUntrusted, read_snapshot
+from .state import StateWriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +86,27 @@ def install_coordinator_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return error_response(exc.status, exc.message, headers)
 
+    @app.exception_handler(StateWriteFailed)
+    async def _not_persisted(_: Request, exc: StateWriteFailed) -> JSONResponse:
+        return error_response(503, str(exc))
+
     @app.exception_handler(RegistryFull)
     async def _full(_: Request, exc: RegistryFull) -> JSONResponse:
         return error_response(409, str(exc))
 
 
 def run(settings: Settings) -> None:
-    """Serve the coordinator until stopped (SIGINT or SIGTERM: the state file is written on the way out)."""
+    """Serve the coordinator until stopped (SIGINT or SIGTERM: the state file is written on the way out).
+
+    Raises SnapshotUntrusted, before serving anything, when the state file's signature fails.
+    """
     config = settings.coordinator
+    try:  # an untrusted state file stops the start here, with its message, not inside the server
+        read_snapshot(config.state_file, config.state_secret)
+    except SnapshotUntrusted:
+        raise
+    except SnapshotError:
+        pass  # damaged: the store sets it aside when it starts, as documented
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per forwarded request
     if not config.node_token:

@@ -84,6 +84,11 @@ REDIS_UP = Gauge(
     "1 while Redis is reachable and in use, 0 while it is not (or not configured).",
     registry=REGISTRY,
 )
+REDIS_LOSSES = Counter(
+    "udn_coordinator_redis_losses_total",
+    "Times Redis went from in use to lost (each is followed by counting limits alone until it returns).",
+    registry=REGISTRY,
+)
 MIRROR_AGE = Gauge(
     "udn_coordinator_mirror_age_seconds",
     "Seconds since this coordinator last wrote its state file (-1 before the first write).",

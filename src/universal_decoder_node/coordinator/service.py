@@ -205,6 +205,7 @@ class Coordinator:
             "state": {
                 "mode": self.store.mode,
                 "redis_available": self.store.redis_available,
+                "redis_losses": self.store.redis_losses,
                 "state_file": str(self.config.state_file),
                 "mirror_interval_seconds": self.config.mirror_interval,
                 "mirror_version": self.store.mirror_version,

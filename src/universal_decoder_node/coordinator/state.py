@@ -10,12 +10,24 @@ the store keeps working on its copy and retries Redis every second. When Redis a
 store reconciles record by record: each side's copy is merged with ``records.newer_node`` /
 ``records.merge_keys`` and written with a compare-and-set, so an older local copy never overwrites
 newer Redis state. Without ``redis_url`` the state file is the only store.
+
+A key change is durable before it is applied: it is written to Redis, or, when Redis is not
+configured or not answering, to the state file at once. When neither takes it the change is not
+made (StateWriteFailed). With ``coordinator.state_secret`` the file is signed (see ``snapshot``), and
+a file whose signature fails stops the start (SnapshotUntrusted) rather than being set aside.
+
+A Redis that restarts quickly may never look unreachable, yet come back empty (or from an older
+save). Reconciling therefore also stamps Redis with a random generation (``{prefix}generation``),
+read in the same transaction as every refresh: when it is missing or another one, Redis lost what
+it held, and the store reconciles again instead of adopting the emptied copy. Keys are never
+deleted (revocation is final), so a key this process knows that Redis lacks is restored, not dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -25,11 +37,20 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..config import CoordinatorSettings
+from . import metrics
 from .records import KeyRecord, NodeRecord, merge_keys, newer_node
-from .snapshot import Snapshot, SnapshotError, read_snapshot, set_aside, write_snapshot
+from .snapshot import (
+    Snapshot,
+    SnapshotError,
+    SnapshotUntrusted,
+    read_snapshot,
+    set_aside,
+    write_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +86,12 @@ return removed
 """
 
 SYNC_INTERVAL = 1.0  # seconds between refreshes from Redis, or reconnection attempts
+HEALTH_CHECK_INTERVAL = 5  # seconds a pooled Redis connection may idle before it is checked on reuse
+
+
+class StateWriteFailed(Exception):
+    """A change could not be made durable (Redis away and the state file not writable); it was not
+    made. The message says why."""
 
 
 class StateStore:
@@ -76,6 +103,7 @@ class StateStore:
         self.nodes: dict[str, NodeRecord] = {}
         self.keys: dict[str, KeyRecord] = {}  # by digest
         self.redis_available = False
+        self.redis_losses = 0  # times Redis went from in use to lost
         self.snapshot_error: str | None = None
         self.mirror_error: str | None = None
         self.mirror_version = 0
@@ -84,6 +112,7 @@ class StateStore:
         # away, since the others may be heartbeating to another replica we cannot hear about.
         self.heard_locally: set[str] = set()
         self._removed: dict[str, float] = {}  # node id -> when it deregistered while Redis was away
+        self._generation: str | None = None  # Redis's generation stamp as of the last reconcile
         self._mirror_lock = asyncio.Lock()  # one write at a time: they share the temporary file
         self._prefix = config.redis_prefix
         self._redis: aioredis.Redis | None = None
@@ -93,9 +122,13 @@ class StateStore:
                 decode_responses=True,
                 socket_timeout=config.redis_timeout,
                 socket_connect_timeout=config.redis_timeout,
-                # Fail fast: a down Redis must cost one timeout, not several retries with backoff.
-                retry=Retry(NoBackoff(), 0),
-                health_check_interval=0,
+                # A pooled connection that died with a restarted Redis fails its next call with a
+                # ConnectionError: that call is made once more, at once, on a new connection, so a
+                # restart costs no call (and no fall back to counting alone). A timeout is not
+                # retried: a Redis that does not answer must cost one timeout, not several.
+                retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                # A connection idle this long is PINGed (and replaced if dead) before it is used.
+                health_check_interval=HEALTH_CHECK_INTERVAL,
             )
             self._cas = self._redis.register_script(_CAS_LUA)
             self._prune = self._redis.register_script(_PRUNE_LUA)
@@ -124,14 +157,29 @@ class StateStore:
 
     # ----- start, stop, background work -------------------------------------------------------
     async def start(self) -> None:
-        """Load the snapshot, then reconcile with Redis if it answers; never raises for a bad file."""
+        """Load the snapshot, then reconcile with Redis if it answers.
+
+        A damaged file is set aside and the store starts empty; a signed file that fails its
+        signature (or cannot be checked) raises SnapshotUntrusted and is left where it is.
+        """
+        path, secret = self.config.state_file, self.config.state_secret
+        if secret is None:
+            log.warning(
+                "coordinator.state_secret (UDN_STATE_SECRET) is not set: the state file %s is not "
+                "signed, so an edit to it would be trusted",
+                path,
+            )
         try:
-            snapshot = read_snapshot(self.config.state_file)
+            snapshot = read_snapshot(path, secret)
+        except SnapshotUntrusted:
+            raise
         except SnapshotError as exc:
             self.snapshot_error = str(exc)
             moved = self._set_aside()
             log.error("%s; nothing in it is used; %s; starting with no nodes and no keys", exc, moved)
             snapshot = None
+        if snapshot is not None and secret is not None and not snapshot.signed:
+            log.warning("state file %s is not signed; it is used, and signed when next written", path)
         if snapshot is not None:
             self.mirror_version = snapshot.version
             self.nodes = dict(snapshot.nodes)
@@ -185,25 +233,33 @@ class StateStore:
     async def mirror(self) -> bool:
         """Write the state file now; returns False (and logs) when it cannot be written."""
         async with self._mirror_lock:
-            return await self._write_mirror()
+            try:
+                await self._write_mirror(self.keys)
+            except StateWriteFailed:
+                return False
+            return True
 
-    async def _write_mirror(self) -> bool:
+    async def _write_mirror(self, keys: dict[str, KeyRecord]) -> None:
+        """Write the nodes and ``keys`` to the state file; raises StateWriteFailed (logged) if it fails."""
         snapshot = Snapshot(
             version=self.mirror_version + 1,
             written_at=self.clock(),
             nodes=dict(self.nodes),
-            keys=dict(self.keys),
+            keys=dict(keys),
         )
+        path = self.config.state_file
         try:
-            await asyncio.to_thread(write_snapshot, self.config.state_file, snapshot)
+            await asyncio.to_thread(write_snapshot, path, snapshot, self.config.state_secret)
         except OSError as exc:
-            self.mirror_error = f"cannot write state file {self.config.state_file}: {exc.strerror or exc}"
+            reason = exc.strerror or str(exc)
+            self.mirror_error = f"cannot write state file {path}: {reason}" + (
+                f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+            )
             log.error("%s", self.mirror_error)
-            return False
+            raise StateWriteFailed(self.mirror_error) from None
         self.mirror_version = snapshot.version
         self.mirror_written_at = snapshot.written_at
         self.mirror_error = None
-        return True
 
     # ----- Redis availability -----------------------------------------------------------------
     async def _call(self, operation: Callable[[aioredis.Redis], Awaitable[Any]]) -> tuple[bool, Any]:
@@ -220,6 +276,8 @@ class StateStore:
     def lost_redis(self, exc: BaseException) -> None:
         """Note that Redis failed; the store serves its own copy until ``reconnect`` succeeds."""
         if self.redis_available:
+            self.redis_losses += 1
+            metrics.REDIS_LOSSES.inc()
             log.warning(
                 "lost Redis at %s (%s); continuing on this coordinator's copy", self.config.redis_url, exc
             )
@@ -240,6 +298,10 @@ class StateStore:
         return True
 
     async def _reconcile(self, client: aioredis.Redis) -> None:
+        # Stamped first: a Redis that loses its data while this runs is caught by the pull below.
+        generation_key = self.redis_key("generation")
+        await client.set(generation_key, secrets.token_hex(8), nx=True)
+        self._generation = _text(await client.get(generation_key) or "")
         nodes_key, keys_key = self.redis_key("nodes"), self.redis_key("keys")
         for node in list(self.nodes.values()):
             await self._merge_into(client, nodes_key, node.id, node, NodeRecord, newer_node)
@@ -251,7 +313,8 @@ class StateStore:
             self._removed.pop(node_id, None)
         for key in list(self.keys.values()):
             await self._merge_into(client, keys_key, key.digest, key, KeyRecord, merge_keys)
-        await self._pull(client)
+        if not await self._pull(client):
+            raise RedisError("Redis lost its data again while being reconciled")
 
     async def _merge_into(
         self,
@@ -274,13 +337,30 @@ class StateStore:
         raise RedisError(f"{hash_key}[{field}] kept changing while being merged")
 
     async def refresh(self) -> None:
-        """Replace this process's copy with Redis's (keeping anything newer heard meanwhile)."""
-        await self._call(self._pull)
+        """Replace this process's copy with Redis's (keeping anything newer heard meanwhile), or
+        reconcile again if Redis lost its data since the last reconcile."""
+        await self._call(self._refresh)
 
-    async def _pull(self, client: aioredis.Redis) -> None:
+    async def _refresh(self, client: aioredis.Redis) -> None:
+        if not await self._pull(client):
+            log.warning(
+                "Redis at %s lost the coordinator's state (restarted or flushed); restoring it from "
+                "this coordinator's copy",
+                self.config.redis_url,
+            )
+            await self._reconcile(client)
+            log.info("Redis at %s is in use (state restored)", self.config.redis_url)
+
+    async def _pull(self, client: aioredis.Redis) -> bool:
+        """Adopt Redis's copy; False (adopting nothing) when it is not the generation reconciled with."""
         started = self.clock()
-        raw_nodes = await client.hgetall(self.redis_key("nodes"))
-        raw_keys = await client.hgetall(self.redis_key("keys"))
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.get(self.redis_key("generation"))
+            pipe.hgetall(self.redis_key("nodes"))
+            pipe.hgetall(self.redis_key("keys"))
+            generation, raw_nodes, raw_keys = await pipe.execute()
+        if generation is None or _text(generation) != self._generation:
+            return False
         nodes: dict[str, NodeRecord] = {}
         for field, raw in raw_nodes.items():
             node_id = _text(field)
@@ -298,6 +378,7 @@ class StateStore:
             if key is not None:
                 keys[_text(field)] = key
         self.nodes, self.keys = nodes, keys
+        return True
 
     # ----- nodes ------------------------------------------------------------------------------
     async def put_node(self, record: NodeRecord) -> None:
@@ -329,18 +410,28 @@ class StateStore:
     # ----- keys -------------------------------------------------------------------------------
     async def get_key(self, digest: str) -> KeyRecord | None:
         """The key with this digest: from Redis when it answers (so revocations apply at once)."""
+        local = self.keys.get(digest)
         ok, raw = await self._call(lambda c: c.hget(self.redis_key("keys"), digest))
         if not ok:
-            return self.keys.get(digest)
+            return local
         record = _parse(KeyRecord, raw)
-        if record is None:
-            self.keys.pop(digest, None)
-        else:
+        if local is not None and (record is None or merge_keys(local, record) is local):
+            # Redis lacks this process's newer copy: it lost it (restarted empty, or from an older
+            # save). Keys are never deleted, so restore it rather than forget it.
+            ok, merged = await self._call(
+                lambda c: self._merge_into(c, self.redis_key("keys"), digest, local, KeyRecord, merge_keys)
+            )
+            record = merged if ok else local
+        if record is not None:
             self.keys[digest] = record
         return record
 
     async def put_key(self, record: KeyRecord) -> KeyRecord:
-        """Store a new or changed key, merged with any other copy; returns the copy that won."""
+        """Store a new or changed key, merged with any other copy; returns the copy that won.
+
+        The change is durable when this returns: in Redis, or else in the state file. Raises
+        StateWriteFailed, with nothing changed here, when neither could take it.
+        """
         current = self.keys.get(record.digest)
         winner = record if current is None else merge_keys(record, current)
         ok, merged = await self._call(
@@ -349,10 +440,22 @@ class StateStore:
             )
         )
         if ok:
-            winner = merged
-        self.keys[winner.digest] = winner
-        if self._redis is None:
-            await self.mirror()  # on the file alone, a key change must survive a restart at once
+            stored: KeyRecord = merged
+            self.keys[stored.digest] = stored
+            return stored
+        # No Redis to hold it: the state file must, before the change is applied or answered.
+        async with self._mirror_lock:
+            try:
+                await self._write_mirror({**self.keys, winner.digest: winner})
+            except StateWriteFailed as exc:
+                raise StateWriteFailed(f"the key change was not made: {exc}") from None
+            self.keys[winner.digest] = winner
+        if self.redis_available:  # Redis came back (and was reconciled) while the file was written
+            await self._call(
+                lambda c: self._merge_into(
+                    c, self.redis_key("keys"), winner.digest, winner, KeyRecord, merge_keys
+                )
+            )
         return winner
 
     async def list_keys(self) -> list[KeyRecord]:
