@@ -5,8 +5,6 @@ Every error body is LibreTranslate's shape, ``{"error": "..."}``.
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,8 +14,6 @@ from starlette.responses import Response
 
 from ..engine import EngineError, ModelLoadError, PairLoading, UnsupportedPairError
 from ..utils.profiler import ProfileExportError
-
-log = logging.getLogger(__name__)
 
 # nginx's status for "the client closed the connection before the answer": nobody reads it,
 # but the request metrics count it apart from the server's own failures.
