@@ -99,6 +99,25 @@ def test_specification_names_win_over_nested_names(monkeypatch: pytest.MonkeyPat
     assert load_settings().https.enforce_https is True
 
 
+def test_header_limit_and_docs_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().serving.max_header_bytes == 65_536
+    assert load_settings().serving.docs is True
+    monkeypatch.setenv("UDN_SERVING__MAX_HEADER_BYTES", "16384")
+    monkeypatch.setenv("UDN_SERVING__DOCS", "false")
+    settings = load_settings()
+    assert settings.serving.max_header_bytes == 16_384
+    assert settings.serving.docs is False
+
+
+def test_enforcing_https_needs_named_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    load_settings().https.check_redirect_hosts()  # not enforcing: '*' is fine
+    monkeypatch.setenv("ENFORCE_HTTPS", "true")
+    with pytest.raises(ConfigError, match=r"^https\.allowed_hosts allows '\*' while HTTPS is enforced"):
+        load_settings().https.check_redirect_hosts()
+    monkeypatch.setenv("UDN_HTTPS__ALLOWED_HOSTS", '["translate.example.com", "*.internal.example"]')
+    load_settings().https.check_redirect_hosts()
+
+
 def test_empty_specification_variable_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UDN_ADMIN_TOKEN", "")
     assert load_settings().admin.token is None
@@ -112,6 +131,7 @@ def test_empty_specification_variable_is_ignored(monkeypatch: pytest.MonkeyPatch
         ({"serving": {"max_batch_size": 0}}, "serving.max_batch_size", "greater than or equal to 1"),
         ({"serving": {"batch_timeout": -1}}, "serving.batch_timeout", "greater than or equal to 0"),
         ({"serving": {"request_timeout": 0}}, "serving.request_timeout", "greater than 0"),
+        ({"serving": {"max_header_bytes": 100}}, "serving.max_header_bytes", "greater than or equal to 1024"),
         ({"serving": {"bogus": 1}}, "serving.bogus", "Extra inputs are not permitted"),
         ({"servng": {"port": 1}}, "servng", "Extra inputs are not permitted"),
         ({"serving": 5}, "serving", "valid dictionary"),

@@ -115,6 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings = load_settings(
             args.config, serving=settings.serving.model_dump(), registration=registration
         )
+    settings.https.check_redirect_hosts()
     tls: dict[str, str] = {}
     if args.ssl_certfile or args.ssl_keyfile:
         if not (args.ssl_certfile and args.ssl_keyfile):
@@ -151,6 +152,7 @@ def _coordinator(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     if overrides:
         settings = load_settings(args.config, coordinator=settings.coordinator.model_dump() | overrides)
+    settings.https.check_redirect_hosts()
     from .coordinator import SnapshotUntrusted, run
 
     try:

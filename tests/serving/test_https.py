@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
+import yaml
 
-from tests.conftest import NodeProcess, start_node
+from tests.conftest import UDN, NodeProcess, free_port, start_node
 from universal_decoder_node.cli import main
+
+ADMIN = {"Authorization": "Bearer tls-admin"}
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +33,15 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def tls_node(tmp_path_factory: pytest.TempPathFactory, certificate: dict[str, str]) -> Iterator[NodeProcess]:
+    where = tmp_path_factory.mktemp("tls-node")
+    (where / "a-file").write_text("profiles cannot be written under a file\n")
     node = start_node(
-        tmp_path_factory.mktemp("tls-node"),
-        {"models": {"warmup": False}},
+        where,
+        {
+            "models": {"warmup": False},
+            "admin": {"token": "tls-admin"},
+            "profiling": {"profile_output_dir": str(where / "a-file" / "profiles")},
+        },
         args=["--ssl-certfile", certificate["cert"], "--ssl-keyfile", certificate["key"]],
         tls_ca=certificate["ca"],
         ready_timeout=180,
@@ -51,6 +62,22 @@ def test_node_serves_https_with_its_certificate(tls_node: NodeProcess) -> None:
     assert r.json()["translatedText"]
     assert r.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_errors_over_tls_carry_hsts_too(tls_node: NodeProcess) -> None:
+    hsts = "max-age=31536000; includeSubDomains"
+    failed = httpx.get(
+        tls_node.url + "/admin/profiling/export", headers=ADMIN, verify=tls_node.verify, timeout=30
+    )
+    assert failed.status_code == 500, failed.text  # profile_output_dir cannot be created
+    assert failed.headers["strict-transport-security"] == hsts
+    assert failed.headers["x-content-type-options"] == "nosniff"
+    too_big = httpx.get(
+        tls_node.url + "/languages", headers={"X-Filler": "a" * 70_000}, verify=tls_node.verify, timeout=30
+    )
+    assert too_big.status_code == 431  # answered by the HTTP protocol itself, below the app
+    assert too_big.headers["strict-transport-security"] == hsts
+    assert too_big.headers["x-frame-options"] == "DENY"
 
 
 def test_an_untrusted_client_cannot_connect(tls_node: NodeProcess) -> None:
@@ -118,7 +145,42 @@ def test_forwarded_proto_from_an_untrusted_client_is_ignored(enforcing_node: Nod
 
 
 def test_a_foreign_host_gets_no_redirect(enforcing_node: NodeProcess) -> None:
-    r = httpx.get(enforcing_node.url + "/languages", headers={"Host": "evil.example"}, timeout=10)
-    assert r.status_code == 400
-    assert "location" not in r.headers
-    assert "evil.example" in r.json()["error"]
+    for host in ("evil.com", "evil.com:443", "node.example.com.evil.com"):
+        r = httpx.get(enforcing_node.url + "/languages", headers={"Host": host}, timeout=10)
+        assert r.status_code == 400, host
+        assert "location" not in r.headers
+        assert r.json() == {"error": f"host {host.split(':')[0]!r} is not served here; check the Host header"}
+
+
+def refused_start(tmp_path: Path, command: str, config: dict[str, object], env: dict[str, str]) -> str:
+    """Run ``udn serve`` or ``udn coordinator``, which must refuse to start; its stderr."""
+    path = tmp_path / "refused.yaml"
+    path.write_text(yaml.safe_dump(config))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("UDN_") and k != "ENFORCE_HTTPS"}
+    done = subprocess.run(
+        [*UDN, command, "--config", str(path)],
+        env={**clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    return done.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "coordinator"])
+def test_enforcing_https_for_every_host_refuses_to_start(tmp_path: Path, command: str) -> None:
+    port = free_port()
+    config = {"serving": {"port": port}, "coordinator": {"port": port}}
+    stderr = refused_start(tmp_path, command, config, {"ENFORCE_HTTPS": "true"})
+    assert stderr.startswith("udn: https.allowed_hosts allows '*' while HTTPS is enforced"), stderr
+    assert stderr.count("\n") == 1, stderr  # one line, no traceback
+    stderr = refused_start(
+        tmp_path,
+        command,
+        {**config, "https": {"enforce_https": True, "allowed_hosts": ["a.example", "*"]}},
+        {},
+    )
+    assert "https.allowed_hosts" in stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
@@ -36,13 +38,19 @@ def make_app(**options: object) -> FastAPI:
     def framed() -> PlainTextResponse:
         return PlainTextResponse("x", headers={"X-Frame-Options": "SAMEORIGIN"})
 
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
     add_https_middleware(app, **options)  # type: ignore[arg-type]
     return app
 
 
 def client(app: FastAPI, *, https: bool = False, ip: str = "203.0.113.7") -> TestClient:
     base = "https://testserver" if https else "http://testserver"
-    return TestClient(app, base_url=base, client=(ip, 50000), follow_redirects=False)
+    return TestClient(
+        app, base_url=base, client=(ip, 50000), follow_redirects=False, raise_server_exceptions=False
+    )
 
 
 def assert_security_headers(response: object, *, hsts: bool) -> None:
@@ -141,6 +149,53 @@ def test_headers_on_every_response_without_overriding_the_app() -> None:
     assert missing.status_code == 404
     assert_security_headers(missing, hsts=False)
     assert c.get("/framed").headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_the_500_for_an_unhandled_exception_has_the_headers_too() -> None:
+    # Starlette's ServerErrorMiddleware answers it from outside every add_middleware layer.
+    app = make_app(enforce_https=False)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: object, __: Exception) -> PlainTextResponse:
+        return PlainTextResponse("internal error", status_code=500)
+
+    for https in (False, True):
+        r = client(app, https=https).get("/boom")
+        assert r.status_code == 500
+        assert r.text == "internal error"
+        assert_security_headers(r, hsts=https)
+    plain = client(make_app(enforce_https=False), https=True).get("/boom")  # Starlette's own 500
+    assert plain.status_code == 500
+    assert_security_headers(plain, hsts=True)
+
+
+def test_middleware_added_afterwards_runs_inside() -> None:
+    app = make_app(enforce_https=True)
+    seen: list[str] = []
+
+    class Recorder:
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: dict[str, object], receive: object, send: object) -> None:
+            seen.append(str(scope.get("path")))
+            await self.inner(scope, receive, send)  # type: ignore[operator]
+
+    app.add_middleware(Recorder)
+    assert client(app).get("/translate").status_code == 308  # redirected before reaching it
+    assert client(app, https=True).get("/translate").status_code == 200
+    assert seen == ["/translate"]
+
+
+def test_enforcing_for_every_host_warns(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        make_app(enforce_https=True)
+    assert "pass allowed_hosts" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        make_app(enforce_https=True, allowed_hosts=["node.example.com"])
+        make_app(enforce_https=False)
+    assert not caplog.text
 
 
 @pytest.mark.parametrize(

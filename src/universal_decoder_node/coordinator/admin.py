@@ -32,7 +32,7 @@ def public(record: KeyRecord) -> dict[str, Any]:
 def add_admin_routes(app: FastAPI, coordinator: Coordinator, admin_token: str | None) -> None:
     guard = Depends(admin_guard(admin_token))
 
-    @app.post("/admin/keys", dependencies=[guard], status_code=201)
+    @app.post("/admin/keys", dependencies=[guard], include_in_schema=False, status_code=201)
     async def create_key(body: NewKey) -> dict[str, Any]:
         """Create an API key; the answer is the only time the key itself is shown."""
         key, record = await coordinator.keys.create(
@@ -40,11 +40,11 @@ def add_admin_routes(app: FastAPI, coordinator: Coordinator, admin_token: str | 
         )
         return {"key": key, **public(record)}
 
-    @app.get("/admin/keys", dependencies=[guard])
+    @app.get("/admin/keys", dependencies=[guard], include_in_schema=False)
     async def list_keys() -> dict[str, Any]:
         return {"keys": [public(k) for k in await coordinator.keys.list_all()]}
 
-    @app.delete("/admin/keys/{key_id}", dependencies=[guard])
+    @app.delete("/admin/keys/{key_id}", dependencies=[guard], include_in_schema=False)
     async def revoke_key(key_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
         """Revoke a key; every coordinator sharing this Redis refuses it from the next request on."""
         record = await coordinator.keys.revoke(key_id)
@@ -52,7 +52,7 @@ def add_admin_routes(app: FastAPI, coordinator: Coordinator, admin_token: str | 
             raise ClientError(404, f"there is no API key with id {key_id!r}")
         return public(record)
 
-    @app.delete("/admin/nodes/{node_id}", dependencies=[guard])
+    @app.delete("/admin/nodes/{node_id}", dependencies=[guard], include_in_schema=False)
     async def remove_node(node_id: Annotated[str, Path(max_length=128)]) -> JSONResponse:
         """Forget a node now (it comes back if it heartbeats again)."""
         if not await coordinator.registry.deregister(node_id):

@@ -85,7 +85,7 @@ def node_guard(token: str | None) -> Callable[[Request], None]:
 def add_node_routes(app: FastAPI, coordinator: Coordinator) -> None:
     guard = Depends(node_guard(coordinator.config.node_token))
 
-    @app.put("/nodes/{node_id}", dependencies=[guard])
+    @app.put("/nodes/{node_id}", dependencies=[guard], include_in_schema=False)
     async def report(node_id: NodeIdPath, body: NodeReport) -> dict[str, float]:
         """Register a node, or take its heartbeat; answers how often to heartbeat."""
         await coordinator.registry.report(node_id, body)
@@ -94,7 +94,7 @@ def add_node_routes(app: FastAPI, coordinator: Coordinator) -> None:
             "node_expiry": coordinator.config.node_expiry,
         }
 
-    @app.delete("/nodes/{node_id}", dependencies=[guard])
+    @app.delete("/nodes/{node_id}", dependencies=[guard], include_in_schema=False)
     async def deregister(node_id: NodeIdPath) -> JSONResponse:
         """A node stopping cleanly: stop routing to it now."""
         known = await coordinator.registry.deregister(node_id)

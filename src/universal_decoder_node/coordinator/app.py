@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 
 from ..config import Settings
 from ..protocol.errors import error_response, install_error_handlers
+from ..utils.header_limit import header_limited_protocol
+from ..utils.https_middleware import add_https_middleware
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import metrics
 from .admin import add_admin_routes
@@ -42,7 +44,11 @@ def build_app(settings: Settings) -> FastAPI:
             await coordinator.stop()
 
     app = FastAPI(
-        title="universal-decoder-node coordinator", lifespan=lifespan, docs_url=None, redoc_url=None
+        title="universal-decoder-node coordinator",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.serving.docs else None,
     )
     app.state.coordinator = coordinator
     app.add_middleware(
@@ -57,6 +63,15 @@ def build_app(settings: Settings) -> FastAPI:
     add_node_routes(app, coordinator)
     add_admin_routes(app, coordinator, settings.admin.token)
     add_operator_routes(app, coordinator)
+    https = settings.https
+    add_https_middleware(
+        app,
+        enforce_https=https.enforce_https,
+        https_port=https.https_port,
+        exempt_paths=https.exempt_paths,
+        trusted_proxies=https.trusted_proxies,
+        allowed_hosts=https.allowed_hosts,
+    )
     return app
 
 
@@ -127,4 +142,7 @@ def run(settings: Settings) -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        http=header_limited_protocol(settings.serving.max_header_bytes),
+        # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware.
+        forwarded_allow_ips=list(settings.https.trusted_proxies),
     )

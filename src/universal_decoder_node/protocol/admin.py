@@ -2,6 +2,8 @@
 
 The token comes from ``UDN_ADMIN_TOKEN`` or ``admin.token`` in the config. Without one,
 admin endpoints answer 403 and say how to enable them; a wrong or missing token is a 401.
+Routes behind a token are declared with ``include_in_schema=False``: the public OpenAPI
+document (``/openapi.json``, ``/docs``) never lists them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 
 from .errors import ClientError
 
@@ -34,3 +37,17 @@ def admin_guard(token: str | None) -> Callable[[Request], None]:
             raise ClientError(401, "admin token is not valid", headers={"WWW-Authenticate": "Bearer"})
 
     return require_admin
+
+
+def guard_route(app: FastAPI, path: str, token: str | None) -> None:
+    """Put the route at ``path`` that a library registered (any methods) behind the admin token."""
+    for route in list(app.router.routes):
+        if isinstance(route, APIRoute) and route.path == path:
+            app.router.routes.remove(route)
+            app.add_api_route(
+                path,
+                route.endpoint,
+                methods=sorted(route.methods or ()),
+                dependencies=[Depends(admin_guard(token))],
+                include_in_schema=False,
+            )

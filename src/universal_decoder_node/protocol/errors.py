@@ -5,12 +5,12 @@ Every error body is LibreTranslate's shape, ``{"error": "..."}``.
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from ..engine import (
     DeadlinePassed,
@@ -22,10 +22,8 @@ from ..engine import (
 )
 from ..utils.profiler import ProfileExportError
 
-log = logging.getLogger(__name__)
-
-# The status recorded for a request whose client went away before its answer (nginx's 499):
-# nobody reads the answer, but metrics and logs tell it apart from the node's own failures.
+# nginx's status for "the client closed the connection before the answer": nobody reads it,
+# but the request metrics count it apart from the server's own failures.
 CLIENT_CLOSED_REQUEST = 499
 
 
@@ -82,7 +80,13 @@ def install_error_handlers(app: FastAPI) -> None:
             parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
         return error_response(400, "invalid request: " + "; ".join(parts))
 
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(_: Request, __: ClientDisconnect) -> Response:
+        # The client hung up while sending its body; the server drops this answer unsent.
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error while serving a request")
+        # Starlette's ServerErrorMiddleware sends this, then re-raises for uvicorn, which logs
+        # the traceback: logging it here too would print it twice.
         return error_response(500, "internal error; the node logged the details")

@@ -7,6 +7,7 @@ bad input is refused early with a ClientError and never reaches a batch.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,12 @@ async def parse_translate(request: Request, limits: Limits) -> TranslateRequest:
             raise ClientError(400, f"request body is not valid JSON: {exc}") from None
         except RecursionError:  # the C scanner recurses per nesting level
             raise ClientError(400, "request body is not valid JSON: it is nested too deeply") from None
+        except ValueError:  # int(): more digits than sys.get_int_max_str_digits()
+            raise ClientError(
+                400,
+                f"request body has a number with more than {sys.get_int_max_str_digits()} digits; "
+                "no field takes one that long",
+            ) from None
         if not isinstance(parsed, dict):
             raise ClientError(400, 'JSON body must be an object such as {"q": "...", "target": "pt"}')
         data = parsed

@@ -9,8 +9,10 @@ from typing import Any
 import litserve as ls
 
 from ..config import Settings
+from ..protocol.admin import guard_route
 from ..protocol.errors import install_error_handlers
 from ..utils import tracing
+from ..utils.header_limit import header_limited_protocol
 from ..utils.https_middleware import add_https_middleware
 from ..utils.memory_manager import MemoryManager
 from ..utils.request_metrics import RequestMetricsMiddleware
@@ -26,6 +28,7 @@ from .worker_control import ControlChannel
 
 log = logging.getLogger(__name__)
 
+LITSERVE_INFO_PATH = "/_litserve/info"
 COUNTED_ENDPOINTS = frozenset(
     {"/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics"}
 )
@@ -60,7 +63,8 @@ def build_server(settings: Settings) -> ls.LitServer:
         # answer a clear 504; LitServe's own queue timeout would bypass them.
         timeout=False,
         healthcheck_path="/_litserve/health",
-        info_path="/_litserve/info",
+        info_path=LITSERVE_INFO_PATH,
+        disable_openapi_url=not settings.serving.docs,
         middlewares=[
             (
                 RequestMetricsMiddleware,
@@ -79,8 +83,10 @@ def build_server(settings: Settings) -> ls.LitServer:
     add_model_admin_routes(server.app, settings, control)
     add_operations_routes(server.app, ops, settings)
     server.app.router.lifespan_context = ops.lifespan(server.app.router.lifespan_context)
+    # LitServe's description of the server (devices, workers, timeouts) is for operators.
+    guard_route(server.app, LITSERVE_INFO_PATH, settings.admin.token)
     https = settings.https
-    # Added last, so it is the outermost middleware: redirects happen before anything else.
+    # Around the whole app: redirects happen before anything else, every answer has the headers.
     add_https_middleware(
         server.app,
         enforce_https=https.enforce_https,
@@ -104,6 +110,7 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
     server = build_server(settings)
     # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware, so both agree.
     uvicorn_kwargs.setdefault("forwarded_allow_ips", list(settings.https.trusted_proxies))
+    uvicorn_kwargs.setdefault("http", header_limited_protocol(settings.serving.max_header_bytes))
     # The API servers are forked from this process: frozen here, what they inherit stays out
     # of their collections, so collecting there does not copy the shared pages.
     MemoryManager.get_instance().freeze_startup_objects()

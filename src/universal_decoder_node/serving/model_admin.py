@@ -89,7 +89,7 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
             raise ClientError(503, "no inference worker is running yet; try again when /ready answers 200")
         return replies
 
-    @app.get("/admin/models", dependencies=guard)
+    @app.get("/admin/models", dependencies=guard, include_in_schema=False)
     async def list_models() -> dict[str, Any]:
         """Every configured pair: source, store status and size, and its state in each worker."""
         replies = await ask({"op": "models"}, _DESCRIBE_TIMEOUT)
@@ -117,7 +117,7 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
             body["unreachable_workers"] = errors
         return body
 
-    @app.post("/admin/models/{pair}/load", dependencies=guard)
+    @app.post("/admin/models/{pair}/load", dependencies=guard, include_in_schema=False)
     async def load_model(pair: str) -> dict[str, Any]:
         """Load the pair in every worker (downloading it first if needed)."""
         check(pair)
@@ -130,7 +130,7 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
             )
         return {"pair": pair, "workers": {w: _worker_view(r) for w, r in replies.items()}}
 
-    @app.delete("/admin/models/{pair}", dependencies=guard)
+    @app.delete("/admin/models/{pair}", dependencies=guard, include_in_schema=False)
     async def unload_model(pair: str) -> dict[str, Any]:
         """Unload the pair from every worker; its files stay in the model store."""
         check(pair)

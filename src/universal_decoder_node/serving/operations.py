@@ -220,7 +220,9 @@ class NodeOperations:
 
 def add_operations_routes(app: FastAPI, ops: NodeOperations, settings: Settings) -> None:
     """The /admin/memory and /admin/profiling endpoints, all behind the admin token."""
-    router = APIRouter(prefix="/admin", dependencies=[Depends(admin_guard(settings.admin.token))])
+    router = APIRouter(
+        prefix="/admin", dependencies=[Depends(admin_guard(settings.admin.token))], include_in_schema=False
+    )
 
     @router.get("/memory")
     async def memory() -> dict[str, Any]:

@@ -5,7 +5,9 @@ query on ``https://host[:https_port]``; exempt paths (health checks, metrics scr
 never redirected. Behind a TLS-terminating proxy, ``X-Forwarded-Proto: https`` marks the
 request as secure, but only when it comes from a trusted proxy address, so a client cannot
 spoof it and a load balancer causes no redirect loop. The ``Host`` header must match the
-allowed hosts, so a redirect never points at a foreign host.
+allowed hosts, so a redirect never points at a foreign host: pass ``allowed_hosts`` whenever
+HTTPS is enforced, since the default ``("*",)`` lets any Host header choose the redirect's
+target (``udn serve`` and ``udn coordinator`` refuse to start that way).
 
 Every response carries ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``,
 ``Referrer-Policy`` and ``X-XSS-Protection: 0``; HTTPS responses also carry
@@ -13,13 +15,18 @@ Every response carries ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: D
 set to ``0`` on purpose: the browser "XSS auditor" it used to switch on has been removed
 from every current browser, and where it still exists it can be abused to leak page
 content, so current guidance (OWASP, MDN) is to disable it explicitly.
+
+``add_https_middleware`` installs the middleware around the application's whole stack,
+outside Starlette's ``ServerErrorMiddleware``, so the 500 that answers an unhandled
+exception carries the headers too.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -29,10 +36,36 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 ENFORCE_HTTPS_ENV = "ENFORCE_HTTPS"
 DEFAULT_EXEMPT_PATHS = ("/health", "/metrics")
 DEFAULT_TRUSTED_PROXIES = ("127.0.0.1", "::1")
+DEFAULT_HSTS_MAX_AGE = 31_536_000
+DEFAULT_REFERRER_POLICY = "no-referrer"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+log = logging.getLogger(__name__)
+
+
+def security_headers(
+    *,
+    secure: bool,
+    hsts_max_age: int = DEFAULT_HSTS_MAX_AGE,
+    hsts_include_subdomains: bool = True,
+    referrer_policy: str = DEFAULT_REFERRER_POLICY,
+) -> list[tuple[str, str]]:
+    """The headers every response carries; ``secure``: the request came over HTTPS (adds HSTS)."""
+    headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", referrer_policy),
+        ("X-XSS-Protection", "0"),
+    ]
+    if secure:
+        hsts = f"max-age={int(hsts_max_age)}"
+        if hsts_include_subdomains:
+            hsts += "; includeSubDomains"
+        headers.append(("Strict-Transport-Security", hsts))
+    return headers
 
 
 def parse_bool_env(name: str, default: bool = False) -> bool:
@@ -94,9 +127,9 @@ class HTTPSEnforcementMiddleware:
         exempt_paths: Iterable[str] = DEFAULT_EXEMPT_PATHS,
         trusted_proxies: Iterable[str] = DEFAULT_TRUSTED_PROXIES,
         allowed_hosts: Iterable[str] = ("*",),
-        hsts_max_age: int = 31_536_000,
+        hsts_max_age: int = DEFAULT_HSTS_MAX_AGE,
         hsts_include_subdomains: bool = True,
-        referrer_policy: str = "no-referrer",
+        referrer_policy: str = DEFAULT_REFERRER_POLICY,
     ) -> None:
         if not 1 <= int(https_port) <= 65535:
             raise ValueError(f"https_port must be 1-65535, not {https_port!r}")
@@ -106,15 +139,14 @@ class HTTPSEnforcementMiddleware:
         self.exempt_paths = frozenset(exempt_paths)
         self.trusted_proxies = _networks(trusted_proxies)
         self.allowed_hosts = tuple(allowed_hosts)
-        hsts = f"max-age={int(hsts_max_age)}"
-        if hsts_include_subdomains:
-            hsts += "; includeSubDomains"
-        self.hsts = hsts
-        self.headers = (
-            ("X-Content-Type-Options", "nosniff"),
-            ("X-Frame-Options", "DENY"),
-            ("Referrer-Policy", referrer_policy),
-            ("X-XSS-Protection", "0"),
+        self.plain_headers, self.secure_headers = (
+            security_headers(
+                secure=secure,
+                hsts_max_age=hsts_max_age,
+                hsts_include_subdomains=hsts_include_subdomains,
+                referrer_policy=referrer_policy,
+            )
+            for secure in (False, True)
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -127,10 +159,8 @@ class HTTPSEnforcementMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 out = MutableHeaders(scope=message)
-                for name, value in self.headers:
+                for name, value in self.secure_headers if secure else self.plain_headers:
                     out.setdefault(name, value)
-                if secure:
-                    out.setdefault("Strict-Transport-Security", self.hsts)
             await send(message)
 
         if scope.get("path", "") not in self.exempt_paths:
@@ -185,14 +215,17 @@ def add_https_middleware(
     exempt_paths: Iterable[str] = DEFAULT_EXEMPT_PATHS,
     trusted_proxies: Iterable[str] = DEFAULT_TRUSTED_PROXIES,
     allowed_hosts: Iterable[str] = ("*",),
-    hsts_max_age: int = 31_536_000,
-    referrer_policy: str = "no-referrer",
+    hsts_max_age: int = DEFAULT_HSTS_MAX_AGE,
+    referrer_policy: str = DEFAULT_REFERRER_POLICY,
 ) -> None:
-    """Install ``HTTPSEnforcementMiddleware`` on a Starlette or FastAPI ``app``.
+    """Install ``HTTPSEnforcementMiddleware`` around the whole of a Starlette or FastAPI ``app``.
 
     ``enforce_https`` defaults to the ``ENFORCE_HTTPS`` environment variable (true/false,
-    false when unset); security headers are added either way. Raises ValueError for an
-    unreadable ``ENFORCE_HTTPS``, a bad port or a malformed trusted proxy.
+    false when unset); security headers are added either way. When enforcing, pass
+    ``allowed_hosts``, the host names ``app`` is served under: with the default ``("*",)`` a
+    forged Host header chooses where the redirect points (a warning says so). Raises
+    ValueError for an unreadable ``ENFORCE_HTTPS``, a bad port or a malformed trusted proxy,
+    and RuntimeError once ``app`` has served a request.
     """
     enforce = parse_bool_env(ENFORCE_HTTPS_ENV) if enforce_https is None else bool(enforce_https)
     options: dict[str, Any] = {
@@ -206,11 +239,34 @@ def add_https_middleware(
     }
     # Validate now, not at the first request.
     HTTPSEnforcementMiddleware(_noop_app, **options)
-    app.add_middleware(HTTPSEnforcementMiddleware, **options)
+    if enforce and "*" in (host.strip() for host in options["allowed_hosts"]):
+        log.warning(
+            "HTTPS is enforced with allowed_hosts '*': any Host header chooses where the redirect "
+            "points; pass allowed_hosts (the host names this app is served under)"
+        )
+    _wrap_whole_app(app, HTTPSEnforcementMiddleware, options)
+
+
+def _wrap_whole_app(app: Any, middleware: Callable[..., ASGIApp], options: dict[str, Any]) -> None:
+    """Make ``middleware`` the outermost layer of ``app``, outside ``ServerErrorMiddleware``.
+
+    Starlette puts ``ServerErrorMiddleware`` outside every middleware added with
+    ``add_middleware``, so the 500 it sends for an unhandled exception would bypass them.
+    The stack is built at the first request, so middleware added later still goes inside.
+    (LitServe serves shallow copies of its app; they share this builder and what it reads.)
+    """
+    if getattr(app, "middleware_stack", None) is not None:
+        raise RuntimeError("Cannot add middleware after an application has started")
+    build_stack = app.build_middleware_stack
+
+    def build_wrapped_stack() -> ASGIApp:
+        return middleware(build_stack(), **options)
+
+    app.build_middleware_stack = build_wrapped_stack
 
 
 async def _noop_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover
     return None
 
 
-__all__ = ["HTTPSEnforcementMiddleware", "add_https_middleware"]
+__all__ = ["HTTPSEnforcementMiddleware", "add_https_middleware", "security_headers"]
