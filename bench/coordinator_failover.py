@@ -24,33 +24,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import redis
-import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS
+from common.loadgen import Connection, http_post
+from common.procs import Server, redis_for_bench, start_coordinator, start_node, wait_until
+from common.report import machine_line, write_json
 
-from _procs import free_port, start_server, stop_server
-from loadgen import http_post, read_response
-
-ROOT = Path(__file__).resolve().parents[1]
 NODE_TOKEN = "bench-node-token"
-UDN = [sys.executable, "-m", "universal_decoder_node.cli"]
 BODY = json.dumps({"q": "The weather is nice today.", "source": "en", "target": "pt"}).encode()
 SETTLE = 10.0  # seconds after the kill from which the goal applies
 GOAL = 0.95
@@ -71,26 +63,20 @@ async def client(url: str, name: str, answers: Answers, stop_at: float) -> None:
     """One request in flight at a time, reconnecting after a failure (a killed coordinator refuses)."""
     host, port = url.removeprefix("http://").split(":")
     request = http_post(host, int(port), "/translate", BODY)
-    writer: asyncio.StreamWriter | None = None
+    connection = Connection(host, int(port))
     while time.monotonic() < stop_at:
         try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection(host, int(port))
-            writer.write(request)
-            status, _ = await asyncio.wait_for(read_response(reader), 35)
+            status, _ = await asyncio.wait_for(connection.send(request), 35)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             status = -1
-            if writer is not None:
-                writer.close()
-                writer = None
+            connection.close()
             await asyncio.sleep(0.05)  # a refused connection fails at once: do not spin
         answers.rows.append((time.monotonic(), name, status))
-    if writer is not None:
-        writer.close()
+    connection.close()
 
 
 async def load(
-    urls: dict[str, str], clients: dict[str, int], seconds: float, kill_after: float, doomed: Any
+    urls: dict[str, str], clients: dict[str, int], seconds: float, kill_after: float, doomed: Server
 ) -> tuple[Answers, float]:
     answers = Answers()
     start = time.monotonic()
@@ -107,43 +93,6 @@ async def load(
     return answers, killed_at
 
 
-@contextlib.contextmanager
-def redis_for_bench(workdir: Path) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary:
-        port = free_port()
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=workdir,
-        )
-        url = f"redis://127.0.0.1:{port}/0"
-        try:
-            deadline = time.monotonic() + 10
-            while not _answers(url):
-                if time.monotonic() > deadline:
-                    raise SystemExit("bench: redis-server did not start")
-                time.sleep(0.05)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(10)
-        return
-    for url in (os.environ.get("REDIS_URL"), "redis://127.0.0.1:6379/0"):
-        if url and _answers(url):
-            yield url
-            return
-    raise SystemExit("bench: no Redis (no redis-server on PATH, REDIS_URL and 6379 do not answer)")
-
-
-def _answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
-    except (redis.RedisError, OSError):
-        return False
-
-
 def drop_prefix(url: str, prefix: str) -> None:
     client = redis.Redis.from_url(url)
     for key in client.scan_iter(match=prefix + "*"):
@@ -156,37 +105,30 @@ def run_setup(
 ) -> dict[str, Any]:
     prefix = f"udn-bench-failover:{uuid.uuid4().hex[:8]}:"
     env = {"REDIS_URL": redis_url, "UDN_NODE_TOKEN": NODE_TOKEN}
-    started: list[subprocess.Popen[bytes]] = []
-    urls: dict[str, str] = {}
+    setup = "both" if both else "one"
+    started: list[Server] = []
     try:
         for name in ("A", "B"):
-            port = free_port()
-            config = workdir / f"coordinator-{name}-{port}.yaml"
-            state = str(workdir / f"state-{port}.json")
-            section = {"port": port, "redis_prefix": prefix, "state_file": state}
-            config.write_text(yaml.safe_dump({"coordinator": section}))
-            urls[name] = f"http://127.0.0.1:{port}"
-            command = [*UDN, "coordinator", "--config", str(config)]
-            started.append(start_server(f"coordinator-{name}", workdir, command, env, urls[name], "/health"))
-        port = free_port()
-        config = workdir / f"node-{port}.yaml"
-        node_config = {"serving": {"port": port, "threads": 1}, "registration": {"node_id": "bench-node"}}
-        config.write_text(yaml.safe_dump(node_config))
+            state = str(workdir / f"state-{name}-{setup}.json")
+            config = {"coordinator": {"redis_prefix": prefix, "state_file": state}}
+            started.append(start_coordinator(f"coordinator-{name}-{setup}", workdir, config, env))
+        urls = {"A": started[0].url, "B": started[1].url}
         coordinators = f"{urls['A']},{urls['B']}" if both else urls["A"]
-        command = [*UDN, "serve", "--config", str(config), "--coordinator", coordinators]
-        started.append(start_server("node", workdir, command, env, f"http://127.0.0.1:{port}"))
-        deadline = time.monotonic() + 60
-        while httpx.get(urls["B"] + "/ready", timeout=5).status_code != 200:
-            if time.monotonic() > deadline:
-                raise SystemExit("bench: coordinator B never saw the node")
-            time.sleep(0.2)
+        node_config = {"serving": {"threads": 1}, "registration": {"node_id": "bench-node"}}
+        started.append(
+            start_node(f"node-{setup}", workdir, node_config, env, ["--coordinator", coordinators])
+        )
+        b_ready = urls["B"] + "/ready"
+        wait_until(
+            lambda: httpx.get(b_ready, timeout=5).status_code == 200, 60, "coordinator B never saw the node"
+        )
         clients = {"A": max(1, args.clients // 2), "B": args.clients}
         answers, killed_at = asyncio.run(
             load(urls, clients, args.before + args.after, args.before, started[0])
         )
     finally:
-        for proc in reversed(started):
-            stop_server(proc)
+        for server in reversed(started):
+            server.stop()
         drop_prefix(redis_url, prefix)
 
     print(f"\n{label}: node registered with {'A and B' if both else 'A only'}; A SIGKILLed at t=0")
@@ -224,7 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.after <= SETTLE:
         parser.error(f"--after must be longer than {SETTLE:g} s")
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(machine_line())
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg(), "cores": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="udn-bench-failover-") as tmp, redis_for_bench(Path(tmp)) as url:
         setups = [("one URL", False), ("both URLs", True)]
@@ -236,10 +178,7 @@ def main() -> None:
         f"{baseline['b_ratio_from_10s_after_kill']:.3f} with one; goal >= {GOAL}: "
         f"{'met' if ratio >= GOAL else 'NOT met'}"
     )
-    out = ROOT / "bench" / "results" / "coordinator_failover.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"results: {out.relative_to(ROOT)}")
+    write_json(RESULTS / "coordinator_failover.json", results)
 
 
 if __name__ == "__main__":

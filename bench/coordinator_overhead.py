@@ -28,10 +28,7 @@ import heapq
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,17 +38,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from universal_decoder_node.coordinator.routing import (  # noqa: E402
-    Policy,
-    PowerOfTwoChoices,
-    RandomChoice,
-    RoundRobin,
-)
+from common import RESULTS, ROOT
+from common.loadgen import Connection, http_post, run_load
+from common.procs import Server, free_port, shared_redis, start_coordinator, start_server, wait_until
+from common.report import machine_line, write_json
+from common.stats import percentile
+from universal_decoder_node.coordinator.routing import Policy, PowerOfTwoChoices
 
 NODE_TOKEN = "bench-node-token"
 ADMIN_TOKEN = "bench-admin-token"
@@ -59,77 +52,33 @@ BODY = json.dumps({"q": "Hello, world.", "source": "en", "target": "pt"}).encode
 
 
 # ----- processes ----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"bench: {what} within {timeout}s")
-
-
-@dataclass
-class Processes:
-    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def spawn(self, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.started.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in reversed(self.started):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.started:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def start_fake_node(procs: Processes, coordinator: str | None = None, node_id: str | None = None) -> str:
+def start_fake_node(
+    started: list[Server], workdir: Path, coordinator: str | None = None, node_id: str = ""
+) -> str:
     port = free_port()
-    args = [sys.executable, str(ROOT / "bench" / "fake_node.py"), "--port", str(port)]
+    command = [sys.executable, str(ROOT / "bench" / "fake_node.py"), "--port", str(port)]
     if coordinator:
-        args += ["--coordinator", coordinator, "--token", NODE_TOKEN, "--node-id", node_id or f"fake-{port}"]
-    procs.spawn(args)
+        command += ["--coordinator", coordinator, "--token", NODE_TOKEN, "--node-id", node_id]
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: httpx.get(url + "/ready", timeout=1).status_code == 200, 60, "fake node not up")
+    started.append(Server(url, port, start_server(node_id or f"fake-{port}", workdir, command, {}, url)))
     return url
 
 
-def start_coordinator(procs: Processes, workdir: Path, redis_url: str | None = None) -> str:
-    port = free_port()
+def start_bench_coordinator(
+    started: list[Server], workdir: Path, name: str, redis_url: str | None = None
+) -> str:
     config = {
         "coordinator": {
-            "port": port,
-            "state_file": str(workdir / f"state-{port}.json"),
-            "redis_prefix": f"udn-bench:{port}:",
+            "state_file": str(workdir / f"state-{name}.json"),
+            "redis_prefix": f"udn-bench:{name}:",
             "heartbeat_interval": 1.0,
         }
     }
-    path = workdir / f"coordinator-{port}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")}
-    env.update(UDN_NODE_TOKEN=NODE_TOKEN, UDN_ADMIN_TOKEN=ADMIN_TOKEN)
+    env = {"UDN_NODE_TOKEN": NODE_TOKEN, "UDN_ADMIN_TOKEN": ADMIN_TOKEN}
     if redis_url:
         env["REDIS_URL"] = redis_url
-    procs.spawn(
-        [sys.executable, "-m", "universal_decoder_node.cli", "coordinator", "--config", str(path)], env
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: httpx.get(url + "/health", timeout=1).status_code == 200, 120, "coordinator not up")
-    return url
+    started.append(start_coordinator(name, workdir, config, env))
+    return started[-1].url
 
 
 def wait_for_nodes(coordinator: str, count: int) -> None:
@@ -140,81 +89,30 @@ def wait_for_nodes(coordinator: str, count: int) -> None:
     )
 
 
-def redis_available() -> str | None:
-    import redis
-
-    for url in (os.environ.get("REDIS_URL"), "redis://127.0.0.1:6379/0"):
-        if not url:
-            continue
-        try:
-            if redis.Redis.from_url(url, socket_timeout=1).ping():
-                return url
-        except (redis.RedisError, OSError):
-            continue
-    return None
+def request_to(url: str, headers: dict[str, str] | None = None) -> tuple[Connection, bytes]:
+    """A keep-alive connection to ``url`` and the pre-encoded translation request for it."""
+    host, port = url.removeprefix("http://").split(":")
+    return Connection(host, int(port)), http_post(host, int(port), "/translate", BODY, headers=headers)
 
 
-# ----- a lean HTTP/1.1 keep-alive client, so the client costs little next to what it measures ----
-class Connection:
-    def __init__(
-        self, url: str, path: str = "/translate", extra_headers: dict[str, str] | None = None
-    ) -> None:
-        host, port = url.removeprefix("http://").split(":")
-        self.host, self.port = host, int(port)
-        headers = {"Host": f"{host}:{port}", "Content-Type": "application/json", **(extra_headers or {})}
-        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.request = f"POST {path} HTTP/1.1\r\n{head}Content-Length: {len(BODY)}\r\n\r\n".encode() + BODY
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def send(self) -> int:
-        """One request; returns the status code."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        self.writer.write(self.request)
-        status_line = await self.reader.readline()
-        if not status_line:  # the server closed an idle keep-alive connection: reconnect, resend
-            self.writer.close()
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-            self.writer.write(self.request)
-            status_line = await self.reader.readline()
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+def latency_figures(samples_ms: Sequence[float]) -> dict[str, float]:
+    figures = {f"p{q}": round(percentile(samples_ms, q / 100), 3) for q in (50, 90, 99)}
+    return {**figures, "mean": round(statistics.fmean(samples_ms), 3)}
 
 
-def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
-    return {"p50": at(0.50), "p90": at(0.90), "p99": at(0.99), "mean": round(statistics.fmean(ordered), 3)}
-
-
-async def sequential(targets: dict[str, Connection], rounds: int, per_round: int) -> dict[str, list[float]]:
+async def sequential(
+    targets: dict[str, tuple[Connection, bytes]], rounds: int, per_round: int
+) -> dict[str, list[float]]:
     """Latency of one request at a time, alternating targets round by round so drift hits all alike."""
     samples: dict[str, list[float]] = {name: [] for name in targets}
-    for conn in targets.values():  # warm up: connections, caches, the coordinator's pool
+    for conn, request in targets.values():  # warm up: connections, caches, the coordinator's pool
         for _ in range(100):
-            assert await conn.send() == 200
+            assert (await conn.send(request))[0] == 200
     for _ in range(rounds):
-        for name, conn in targets.items():
+        for name, (conn, request) in targets.items():
             for _ in range(per_round):
                 started = time.perf_counter()
-                status = await conn.send()
+                status, _ = await conn.send(request)
                 samples[name].append((time.perf_counter() - started) * 1000)
                 assert status == 200, f"{name}: HTTP {status}"
     return samples
@@ -222,25 +120,10 @@ async def sequential(targets: dict[str, Connection], rounds: int, per_round: int
 
 async def throughput(url: str, clients: int, seconds: float) -> dict[str, float]:
     """Requests per second from ``clients`` concurrent keep-alive connections for ``seconds``."""
-    conns = [Connection(url) for _ in range(clients)]
-    done = 0
-    failed = 0
-    stop = time.perf_counter() + seconds
-
-    async def client(conn: Connection) -> None:
-        nonlocal done, failed
-        while time.perf_counter() < stop:
-            if await conn.send() == 200:
-                done += 1
-            else:
-                failed += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client(c) for c in conns))
-    elapsed = time.perf_counter() - started
-    for conn in conns:
-        await conn.close()
-    return {"requests_per_second": round(done / elapsed, 1), "failed": failed}
+    host, port = url.removeprefix("http://").split(":")
+    request = http_post(host, int(port), "/translate", BODY)
+    result = await run_load(host, int(port), [request], clients, seconds, warmup=0)
+    return {"requests_per_second": round(result.requests_per_second, 1), "failed": result.errors}
 
 
 # ----- routing simulation -------------------------------------------------------------------------
@@ -257,6 +140,28 @@ class SimNode:
     @property
     def outstanding(self) -> int:
         return self.busy + len(self.queue) - self.head
+
+
+# The coordinator routes with PowerOfTwoChoices alone; these are what it is compared with.
+class RoundRobin:
+    name = "round_robin"
+
+    def __init__(self) -> None:
+        self.turn = 0
+
+    def pick(self, candidates: Sequence[Any], load: Callable[[Any], float]) -> Any:
+        self.turn += 1
+        return candidates[self.turn % len(candidates)]
+
+
+class RandomChoice:
+    name = "random"
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def pick(self, candidates: Sequence[Any], load: Callable[[Any], float]) -> Any:
+        return self.rng.choice(candidates)
 
 
 class LeastLoaded:
@@ -315,7 +220,7 @@ def simulate(
                 node.head += 1
                 start(i, arrival, work, now)
     utilisations = [n.busy_time / (n.slots * now) for n in nodes]
-    stats = percentiles([x * 1000 for x in latencies])
+    stats = latency_figures([x * 1000 for x in latencies])
     return {
         "latency_p50_ms": stats["p50"],
         "latency_p99_ms": stats["p99"],
@@ -362,15 +267,16 @@ def main() -> None:
     args = parser.parse_args()
     rounds, per_round, seconds, sim_requests = (4, 250, 3.0, 60_000) if args.quick else (6, 500, 5.0, 200_000)
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg(), "cores": os.cpu_count()}
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(machine_line())
 
     if not args.skip_processes:
-        procs = Processes()
-        workdir = Path(tempfile.mkdtemp(prefix="udn-coord-bench-"))
-        try:
-            results.update(asyncio.run(measure_processes(procs, workdir, rounds, per_round, seconds)))
-        finally:
-            procs.stop_all()
+        started: list[Server] = []
+        with tempfile.TemporaryDirectory(prefix="udn-coord-bench-") as tmp:
+            try:
+                results.update(asyncio.run(measure_processes(started, Path(tmp), rounds, per_round, seconds)))
+            finally:
+                for server in reversed(started):
+                    server.stop()
 
     print("\nrouting simulation: 100 nodes (50 fast, 30 at 1/2 speed, 20 at 1/5), 4 slots each")
     rows = routing_simulation(sim_requests)
@@ -383,38 +289,36 @@ def main() -> None:
             f"{row['latency_p99_ms']:>9.1f} {row['busiest_node_utilisation']:>8.3f} "
             f"{row['utilisation_stdev']:>8.3f} {row['share_served_by_slowest_fifth']:>8.3f}"
         )
-    out = ROOT / "bench" / "results" / "coordinator_overhead.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {out.relative_to(ROOT)}")
+    print()
+    write_json(RESULTS / "coordinator_overhead.json", results)
 
 
 async def measure_processes(
-    procs: Processes, workdir: Path, rounds: int, per_round: int, seconds: float
+    started: list[Server], workdir: Path, rounds: int, per_round: int, seconds: float
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    direct = start_fake_node(procs)
-    coordinator = start_coordinator(procs, workdir)
-    start_fake_node(procs, coordinator, "bench-1")
+    direct = start_fake_node(started, workdir)
+    coordinator = start_bench_coordinator(started, workdir, "file")
+    start_fake_node(started, workdir, coordinator, "bench-1")
     wait_for_nodes(coordinator, 1)
-    targets = {"direct": Connection(direct), "coordinator (file state)": Connection(coordinator)}
-    redis_url = redis_available()
+    targets = {"direct": request_to(direct), "coordinator (file state)": request_to(coordinator)}
+    redis_url = shared_redis()
     if redis_url:
-        keyed = start_coordinator(procs, workdir, redis_url)
-        start_fake_node(procs, keyed, "bench-redis-1")
+        keyed = start_bench_coordinator(started, workdir, "redis", redis_url)
+        start_fake_node(started, workdir, keyed, "bench-redis-1")
         wait_for_nodes(keyed, 1)
         created = httpx.post(
             keyed + "/admin/keys",
             json={"name": "bench", "requests_per_minute": 10**9, "characters_per_minute": 10**12},
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
         ).json()
-        targets["coordinator (Redis, key, limits)"] = Connection(
-            keyed, extra_headers={"Authorization": f"Bearer {created['key']}"}
+        targets["coordinator (Redis, key, limits)"] = request_to(
+            keyed, {"Authorization": f"Bearer {created['key']}"}
         )
     samples = await sequential(targets, rounds, per_round)
-    for conn in targets.values():
-        await conn.close()
-    latency = {name: percentiles(values) for name, values in samples.items()}
+    for conn, _ in targets.values():
+        conn.close()
+    latency = {name: latency_figures(values) for name, values in samples.items()}
     base = latency["direct"]
     print(f"\nadded latency, {rounds * per_round} sequential requests per target on loopback (ms)")
     print(f"{'target':<34} {'p50':>7} {'p90':>7} {'p99':>7} {'added p50':>10} {'added p99':>10}")
@@ -429,7 +333,7 @@ async def measure_processes(
     out["latency_ms"] = latency
     out["latency_target_met"] = latency["coordinator (file state)"]["added_p50"] <= 2.0
 
-    start_fake_node(procs, coordinator, "bench-2")
+    start_fake_node(started, workdir, coordinator, "bench-2")
     wait_for_nodes(coordinator, 2)
     print(f"\nthroughput, {seconds:g}s per run (requests per second)")
     runs = {}

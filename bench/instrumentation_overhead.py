@@ -42,15 +42,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _procs import cpu_seconds, free_port, pause, resume, start_server, stop_server
-from loadgen import http_post, run_load_sync
+from common import ROOT
+from common.loadgen import http_post, run_load_sync
+from common.procs import UDN, Server, cpu_seconds, pause, resume, start_node
+from common.stats import paired_ratio
 from universal_decoder_node.utils.profiler import FunctionProfiler, profile, profile_section
 
-ROOT = Path(__file__).resolve().parents[1]
 SENTENCES = [
     "The weather is nice today.",
     "Where is the train station?",
@@ -234,18 +231,6 @@ class _Sink(BaseHTTPRequestHandler):
         return
 
 
-def start_node(name: str, workdir: Path, command: list[str], env: dict[str, str]) -> tuple[int, Any]:
-    port = free_port()
-    config = workdir / f"{name}.yaml"
-    config.write_text(
-        yaml.safe_dump({"serving": {"port": port, "workers": 1}, "memory": {"enable_monitoring": False}})
-    )
-    proc = start_server(
-        name, workdir, [*command, "serve", "--config", str(config)], env, f"http://127.0.0.1:{port}"
-    )
-    return port, proc
-
-
 def requests_for(port: int, sentences: int) -> list[bytes]:
     out = []
     for i in range(len(SENTENCES)):
@@ -325,25 +310,25 @@ def main() -> int:
         "FastAPI's telemetry and the SDK's server span)"
     )
     print(f"  worker: udn.batch and udn.inference spans, exported {stack['worker_us']:7.1f} us")
-    udn = [sys.executable, "-m", "universal_decoder_node.cli"]
     traced = {"UDN_PROFILING__ENABLE_PROFILING": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": otlp}
     configs: dict[str, tuple[list[str], dict[str, str]]] = {
         "none": (
             [sys.executable, str(ROOT / "bench" / "_uninstrumented_node.py")],
             {"UDN_PROFILING__ENABLE_PROFILING": "false"},
         ),
-        "off": (udn, {"UDN_PROFILING__ENABLE_PROFILING": "false"}),
-        "on": (udn, traced),
-        "prof": (udn, {"UDN_PROFILING__ENABLE_PROFILING": "true"}),
-        "trace": (udn, {**traced, "UDN_PROFILING__ENABLE_PROFILING": "false"}),
+        "off": (UDN, {"UDN_PROFILING__ENABLE_PROFILING": "false"}),
+        "on": (UDN, traced),
+        "prof": (UDN, {"UDN_PROFILING__ENABLE_PROFILING": "true"}),
+        "trace": (UDN, {**traced, "UDN_PROFILING__ENABLE_PROFILING": "false"}),
         "on10": (
-            udn,
+            UDN,
             {**traced, "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
         ),
     }
     wanted = args.configs.split(",")
     configs = {name: configs[name] for name in wanted if name in configs}
-    nodes: dict[str, tuple[int, Any]] = {}
+    nodes: dict[str, Server] = {}
+    config = {"serving": {"workers": 1}, "memory": {"enable_monitoring": False}}
     rps: dict[str, list[float]] = {name: [] for name in configs}
     cpu: dict[str, list[float]] = {name: [] for name in configs}
     names = list(configs)
@@ -351,15 +336,17 @@ def main() -> int:
         workdir = Path(tmp)
         try:
             for name, (command, env) in configs.items():
-                nodes[name] = start_node(name, workdir, command, env)
-                pause(nodes[name][1].pid)
+                nodes[name] = start_node(name, workdir, config, env, command=command)
+                pause(nodes[name].pid)
             for name in names:  # warm each node's path up once
-                measure(nodes[name][0], nodes[name][1].pid, 1.0, args.concurrency, args.sentences)
+                measure(nodes[name].port, nodes[name].pid, 1.0, args.concurrency, args.sentences)
             for r in range(args.rounds):
                 shift = r % len(names)
                 for name in names[shift:] + names[:shift]:
-                    port, proc = nodes[name]
-                    speed, cpu_ms = measure(port, proc.pid, args.seconds, args.concurrency, args.sentences)
+                    node = nodes[name]
+                    speed, cpu_ms = measure(
+                        node.port, node.pid, args.seconds, args.concurrency, args.sentences
+                    )
                     rps[name].append(speed)
                     cpu[name].append(cpu_ms)
                 print(
@@ -367,8 +354,8 @@ def main() -> int:
                     + ", ".join(f"{n} {rps[n][-1]:.1f} req/s {cpu[n][-1]:.2f} ms" for n in names)
                 )
         finally:
-            for _, proc in nodes.values():
-                stop_server(proc)
+            for node in nodes.values():
+                node.stop()
     sink.shutdown()
 
     print(
@@ -378,14 +365,8 @@ def main() -> int:
     )
     speed_median = report("Throughput, median:", "req/s", rps, 1)
     cost_median = report("Node CPU time per request (all its processes), median:", "ms   ", cpu, 3)
-    # The nodes of one round ran within seconds of each other, under much the same outside
-    # load, so the per-round ratio cancels most of the interference the medians above carry.
-    paired_speed = {
-        n: statistics.median(a / b for a, b in zip(rps[n], rps["none"], strict=True)) for n in names
-    }
-    paired_cpu = {
-        n: statistics.median(a / b for a, b in zip(cpu[n], cpu["none"], strict=True)) for n in names
-    }
+    paired_speed = {n: paired_ratio(rps[n], rps["none"]) for n in names}
+    paired_cpu = {n: paired_ratio(cpu[n], cpu["none"]) for n in names}
     print("Median of the per-round ratios to none:")
     for name, target in (("on", 3.0), ("on10", 3.0), ("prof", 3.0), ("trace", 3.0), ("off", 0.5)):
         if name not in paired_speed:

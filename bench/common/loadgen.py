@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .stats import percentile
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -28,23 +33,29 @@ class LoadResult:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
     def percentile(self, q: float) -> float:
-        """The ``q`` quantile (0..1) of latency in seconds, nearest rank."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+        """The ``q`` quantile (0..1) of latency in seconds (``stats.percentile``'s nearest rank)."""
+        return percentile(self.latencies, q)
 
 
-def http_post(host: str, port: int, path: str, body: bytes, content_type: str = "application/json") -> bytes:
-    """The bytes of one keep-alive ``POST`` request."""
+def http_post(
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    content_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> bytes:
+    """The bytes of one keep-alive ``POST`` request, with ``headers`` after the standard ones."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n{extra}"
         f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
     )
     return head.encode("ascii") + body
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """(status, body) of one response; raises ``ValueError`` without ``Content-Length``."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
@@ -57,6 +68,51 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
         raise ValueError("response without Content-Length")
     body = await reader.readexactly(length)
     return status, body
+
+
+class Connection:
+    """One keep-alive connection that sends a pre-encoded request and reads its answer.
+
+    A connection the server closed while it sat idle (its keep-alive timeout) is reopened and
+    the request sent again, once; any other failure raises (``OSError``,
+    ``asyncio.IncompleteReadError``, ``ValueError``) and the next ``send`` opens a fresh connection.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        """(status, body) of the answer to ``request``."""
+        reused = self._writer is not None
+        if not reused:
+            await self.open()
+        try:
+            return await self._exchange(request)
+        except asyncio.IncompleteReadError as exc:
+            self.close()
+            if not reused or exc.partial:
+                raise
+        await self.open()
+        return await self._exchange(request)
+
+    async def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        assert self._reader is not None and self._writer is not None
+        try:
+            self._writer.write(request)
+            return await read_response(self._reader)
+        except (OSError, ValueError):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._reader = self._writer = None
 
 
 async def run_load(
@@ -80,7 +136,8 @@ async def run_load(
     result = LoadResult(seconds=seconds)
 
     async def client(index: int) -> None:
-        reader, writer = await asyncio.open_connection(host, port)
+        connection = Connection(host, port)
+        await connection.open()
         i = index
         try:
             while True:
@@ -90,12 +147,10 @@ async def run_load(
                 payload = requests[i % len(requests)]
                 i += 1
                 try:
-                    writer.write(payload)
-                    status, _ = await read_response(reader)
+                    status, _ = await connection.send(payload)
                 except (OSError, asyncio.IncompleteReadError, ValueError):
                     result.errors += 1
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, port)
+                    await connection.open()  # a server that refuses it ends the run
                     continue
                 done = time.monotonic()
                 result.statuses[status] = result.statuses.get(status, 0) + 1
@@ -104,17 +159,22 @@ async def run_load(
                 elif measure_from <= done <= stop_at:
                     result.latencies.append(done - sent)
         finally:
-            writer.close()
+            connection.close()
 
     await asyncio.gather(*(client(i) for i in range(concurrency)))
     return result
 
 
-def run_load_sync(
-    host: str, port: int, requests: Sequence[bytes], concurrency: int, seconds: float, warmup: float = 1.0
-) -> LoadResult:
-    """``run_load`` from synchronous code, on a fresh uvloop event loop (lighter than asyncio's own)."""
+def run_on_uvloop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` from synchronous code on a fresh uvloop event loop (lighter than asyncio's)."""
     import uvloop  # installed with uvicorn[standard]
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(run_load(host, port, requests, concurrency, seconds, warmup))
+        return runner.run(coroutine)
+
+
+def run_load_sync(
+    host: str, port: int, requests: Sequence[bytes], concurrency: int, seconds: float, warmup: float = 1.0
+) -> LoadResult:
+    """``run_load`` from synchronous code, on a fresh uvloop event loop."""
+    return run_on_uvloop(run_load(host, port, requests, concurrency, seconds, warmup))
