@@ -10,19 +10,19 @@ Real nodes (bundled en->pt model) are started side by side, four by default (``-
 - ``on10``: ``on`` with the standard head sampler keeping one trace in ten
   (``OTEL_TRACES_SAMPLER=parentbased_traceidratio``, ``OTEL_TRACES_SAMPLER_ARG=0.1``).
 
-Each round sends the same closed-loop load (``--concurrency`` clients, ``--sentences`` short
-sentences per request) to every node in turn, rotating the order, for ``--seconds`` each;
-the median over rounds is compared with ``none``. Besides requests per second it reports
-the CPU time all of a node's processes spent per request: on a machine shared with other
-work, wall-clock throughput swings with the neighbours' load, while CPU time per request is
-what the instrumentation adds, and what a dedicated CPU-bound node's throughput is
-inversely proportional to. It also times a disabled ``@profile`` call and a disabled
-``profile_section`` in nanoseconds against the bare call, what one span costs the
+Each round sends the same closed-loop load (``--concurrency`` clients, ``--sentences``
+sentences of the benchmarks' corpus per request, as one text) to every node in turn, rotating
+the order, for ``--seconds`` each; the median over rounds is compared with ``none``. Besides
+requests per second it reports the CPU time all of a node's processes spent per request: on a
+machine shared with other work, wall-clock throughput swings with the neighbours' load, while
+CPU time per request is what the instrumentation adds, and what a dedicated CPU-bound node's
+throughput is inversely proportional to. It also times a disabled ``@profile`` call and a
+disabled ``profile_section`` in nanoseconds against the bare call, what one span costs the
 OpenTelemetry SDK (start and end, OTLP encoding) in microseconds, and tracing's own work for
-one request on each side of a node, in this process with the spans exported to the
-receiver: the API server's ASGI app with tracing off and on, and the worker's spans. That
-last figure has no engine beside it, so it is tracing's cost without noise, and without the
-cache misses it causes a real node.
+one request on each side of a node, in this process with the spans exported to the receiver:
+the API server's ASGI app with tracing off and on, and the worker's spans. That last figure has
+no engine beside it, so it is tracing's cost without noise, and without the cache misses it
+causes a real node.
 
 Usage: .venv/bin/python bench/instrumentation_overhead.py [--rounds 5] [--seconds 8]
 Targets: ``on`` loses at most 3% of ``none``'s throughput; ``off`` at most 0.5%.
@@ -43,17 +43,11 @@ from pathlib import Path
 from typing import Any
 
 from common import ROOT
+from common.corpus import request_texts
 from common.loadgen import http_post, run_load_sync
 from common.procs import UDN, Server, cpu_seconds, pause, resume, start_node
 from common.stats import paired_ratio
 from universal_decoder_node.utils.profiler import FunctionProfiler, profile, profile_section
-
-SENTENCES = [
-    "The weather is nice today.",
-    "Where is the train station?",
-    "We will meet again tomorrow morning.",
-    "This book is very interesting.",
-]
 
 
 def disabled_call_cost(number: int = 2_000_000, repeat: int = 7) -> dict[str, float]:
@@ -233,9 +227,8 @@ class _Sink(BaseHTTPRequestHandler):
 
 def requests_for(port: int, sentences: int) -> list[bytes]:
     out = []
-    for i in range(len(SENTENCES)):
-        text = " ".join(SENTENCES[(i + j) % len(SENTENCES)] for j in range(sentences))
-        body = json.dumps({"q": text, "source": "en", "target": "pt"}).encode()
+    for texts in request_texts(sentences):
+        body = json.dumps({"q": " ".join(texts), "source": "en", "target": "pt"}).encode()
         out.append(http_post("127.0.0.1", port, "/translate", body))
     return out
 
