@@ -9,8 +9,8 @@ Three measurements, each against a baseline measured in the same run:
 2. Throughput: concurrent clients for a few seconds, directly against one trivial node and through
    the coordinator in front of two.
 3. A routing simulation (no processes): 100 nodes of skewed speeds under Poisson load, routed by
-   the coordinator's own policy classes (power of two choices on outstanding work), round-robin
-   and random choice, plus a full scan for the least loaded node as a reference.
+   the coordinator's own policy class (power of two choices on outstanding work), and by
+   round-robin, random choice and a full scan for the least loaded node, defined here.
 
     .venv/bin/python bench/coordinator_overhead.py            # everything (about a minute)
     .venv/bin/python bench/coordinator_overhead.py --quick    # fewer requests, shorter runs
