@@ -30,17 +30,17 @@ def no_section(name: str, profiler: Any = None) -> nullcontext[None]:
     return _EMPTY
 
 
-def no_batch_trace(items: Any, **attributes: Any) -> Any:
+def no_batch_trace(contexts: Any, describe: Any, **attributes: Any) -> Any:
     return tracing._NO_TRACE
 
 
-def no_trace_headers() -> dict[str, str]:
-    return {}
+def no_current_context() -> None:
+    return None
 
 
 api.profile_section = no_section  # type: ignore[assignment]
 api.tracing.batch_trace = no_batch_trace  # type: ignore[assignment]
-tracing.trace_headers = no_trace_headers
+tracing.current_context = no_current_context
 
 if __name__ == "__main__":
     from universal_decoder_node.cli import main

@@ -195,10 +195,12 @@ def in_process_tracing_cost(otlp: str, number: int = 5000, repeat: int = 3) -> d
 
     def worker_spans(n: int) -> float:
         with tracing.start_span("POST /translate"):
-            item = {"pair": "en-pt", "texts": ["x"], "enqueued": time.monotonic(), **tracing.trace_headers()}
+            context = tracing.current_context()
+        attributes = {"udn.pair": "en-pt", "udn.texts": 1, "udn.queue.wait_ms": 0.1}
+        batch_attributes = {"udn.batch.size": 1, "udn.worker": 0}
         started = time.process_time()
         for i in range(n):
-            trace = tracing.batch_trace([item], **{"udn.batch.size": 1, "udn.worker": 0})
+            trace = tracing.batch_trace([context], lambda _: attributes, **batch_attributes)
             trace.begin("udn.inference", **{"udn.jobs": 1})
             trace.end_item(0)
             if i % _FLUSH_EVERY == _FLUSH_EVERY - 1:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from universal_decoder_node.engine import (
+    BatchTranslator,
     BergamotBackend,
     ModelLoadError,
     PairLoading,
     PairRegistry,
+    TranslationJob,
     UnsupportedPairError,
 )
 from universal_decoder_node.models import bundled_model_dirs
@@ -175,3 +178,40 @@ def test_unknown_pair_lists_the_available_ones(backend: BergamotBackend) -> None
     registry, _ = _registry(backend, "en-aa en-bb")
     with pytest.raises(UnsupportedPairError, match="available pairs: en-aa, en-bb"), registry.use("xx-yy"):
         pass
+
+
+def test_a_job_for_a_loading_pair_waits_in_the_translator_until_loaded_or_its_deadline(
+    backend: BergamotBackend, close: list[PairRegistry]
+) -> None:
+    # The worker parks such a job on the load instead of answering "loading" for the API
+    # server to send again: it is answered once the pair is loaded, or at its deadline.
+    registry, sources = _registry(backend, "en-aa en-bb")
+    close.append(registry)
+    sources["en-bb"].gate.clear()
+    translator = BatchTranslator(registry, threads=1, wait_for_load=False)
+    try:
+        answers: dict[str, object] = {}
+        answered = {name: threading.Event() for name in ("patient", "hurried", "other")}
+
+        def record(name: str) -> Callable[[int, object, int], None]:
+            def done(index: int, result: object, segments: int) -> None:
+                answers[name] = result
+                answered[name].set()
+
+            return done
+
+        translator.submit([TranslationJob("en-bb", ["Good morning."])], record("patient"))
+        hurried = TranslationJob("en-bb", ["Good night."], deadline=time.monotonic() + 0.3)
+        translator.submit([hurried], record("hurried"))
+        translator.submit([TranslationJob("en-aa", ["Hello."])], record("other"))
+        assert answered["other"].wait(60) and "Olá" in str(answers["other"])  # not held up
+        assert answered["hurried"].wait(60)
+        assert isinstance(answers["hurried"], PairLoading)
+        assert "did not finish within the request's deadline" in str(answers["hurried"])
+        assert not answered["patient"].is_set()
+        sources["en-bb"].gate.set()
+        assert answered["patient"].wait(60)
+        assert answers["patient"] == ["Bom dia."]
+        assert sources["en-bb"].calls == 1  # one load for both
+    finally:
+        translator.close()

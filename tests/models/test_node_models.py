@@ -14,6 +14,7 @@ import httpx
 from tests.conftest import NodeProcess, start_node, wait_until_ready
 from tests.fakehub import FakeHub
 from tests.models.conftest import ADMIN_TOKEN, BROKEN_REPO, REPO, hub_env, udn
+from tests.serving.helpers import metric_samples, sample
 from universal_decoder_node.models import ModelStore, bundled_model_dirs
 
 WEIGHTS = "model.enpt.intgemm.alphas.bin"
@@ -64,6 +65,7 @@ def test_on_demand_loading_eviction_and_admin(tmp_path: Path, hub: FakeHub) -> N
         assert {"code": "en", "name": "English", "targets": ["de", "es", "fr", "pt"]} in languages
         assert _states(node)["en-es"] == "not_loaded"
 
+        items_before = sample(metric_samples(node.url), "udn_batch_size_sum")
         with ThreadPoolExecutor(6) as pool:
             waiting = [pool.submit(_translate, node, "en", "es") for _ in range(6)]
             _wait_for(lambda: hub.file_downloads(WEIGHTS) >= 1, "the download to start")
@@ -76,6 +78,8 @@ def test_on_demand_loading_eviction_and_admin(tmp_path: Path, hub: FakeHub) -> N
             answers = [f.result() for f in waiting]
         assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
         assert {a.json()["translatedText"] for a in answers} == {"Bom dia, meu amigo."}
+        # The six waited inside the worker for the load: each reached it once (with the en-pt one).
+        assert sample(metric_samples(node.url), "udn_batch_size_sum") - items_before == 7
         # Six concurrent requests: one revision lookup, one download of each file, one load.
         assert hub.count(contains="/revision/") == 1
         assert hub.file_downloads(WEIGHTS) == 1

@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 
 from universal_decoder_node.config import load_settings
 from universal_decoder_node.serving.api import TranslationAPI
+from universal_decoder_node.serving.messages import WorkItem
 from universal_decoder_node.utils import tracing
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -97,10 +98,11 @@ def traced_app(api: TranslationAPI) -> FastAPI:
     @app.post("/translate")
     def translate(body: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()
-        item = {"pair": "en-pt", "texts": [body["q"]], "deadline": now + 30, "enqueued": now}
-        item.update(tracing.trace_headers())  # as serving.routes.TranslationSpec.submit does
+        # As serving.routes.TranslationSpec.submit does.
+        item = WorkItem("en-pt", [body["q"]], now + 30, now, tracing.current_context())
         (result,) = api.predict([item])
-        return result
+        assert result.error is None, result.error
+        return {"translations": result.translations}
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -201,10 +203,8 @@ def test_items_without_trace_context_get_no_worker_spans(
 ) -> None:
     exporter.clear()
     now = time.monotonic()
-    (result,) = worker_api.predict(
-        [{"pair": "en-pt", "texts": ["Hi."], "deadline": now + 30, "enqueued": now}]
-    )
-    assert result["ok"]
+    (result,) = worker_api.predict([WorkItem("en-pt", ["Hi."], now + 30, now)])
+    assert result.error is None and result.translations
     assert finished(exporter) == []
 
 
@@ -218,9 +218,9 @@ def test_an_unsampled_request_hands_the_worker_no_trace_context(exporter: InMemo
         )
 
     with trace.use_span(NonRecordingSpan(context(TraceFlags.DEFAULT))):
-        assert tracing.trace_headers() == {}
+        assert tracing.current_context() is None
     with trace.use_span(NonRecordingSpan(context(TraceFlags.SAMPLED))):
-        assert tracing.trace_headers() == {"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}
+        assert tracing.current_context() == tracing.TraceContext(f"00-{TRACE_ID}-{PARENT_ID}-01")
 
 
 def test_the_hop_to_the_worker_does_not_depend_on_the_configured_propagators(

@@ -30,12 +30,19 @@ class PairSource(Protocol):
 
 
 class PairLoading(EngineError):
-    """The pair is being loaded in the background; ask again shortly."""
+    """The pair is being loaded in the background; ask again shortly.
 
-    def __init__(self, pair: str, origin: str = "") -> None:
+    ``waited``: a request waited for the load until its deadline, and the load goes on.
+    """
+
+    def __init__(self, pair: str, origin: str = "", *, waited: bool = False) -> None:
         self.pair = pair
+        self.origin = origin
         where = f" from {origin}" if origin else ""
-        super().__init__(f"language pair {pair!r} is still loading{where}")
+        message = f"language pair {pair!r} is still loading{where}"
+        if waited:
+            message += "; it did not finish within the request's deadline, try again shortly"
+        super().__init__(message)
 
 
 @dataclass

@@ -9,10 +9,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Generic, TypeVar
 
 from .base import DeadlinePassed, EngineError, JobCancelled, Model, TranslationFailed
-from .registry import PairRegistry
+from .registry import PairLoading, PairRegistry
 from .segment import DEFAULT_MAX_CHARS, Segmented, segment
 
 log = logging.getLogger(__name__)
@@ -151,9 +152,10 @@ class BatchTranslator:
     thread is free (there is no barrier at the end of a batch). Before each segment a job's
     deadline and cancellation are checked: a job past either stops there, and its remaining
     segments are dropped. An error fails only the job it belongs to. With
-    ``wait_for_load=False`` a job whose pair is not loaded fails with PairLoading at once (its
-    load starts in the background) instead of holding up the jobs of loaded pairs. A job holds
-    its pair (``PairRegistry.use``) until its last segment is done.
+    ``wait_for_load=False`` a job whose pair is not loaded waits aside for the load (started in
+    the background) without holding up the jobs of loaded pairs, until its deadline at most
+    (then it fails with PairLoading). A job holds its pair (``PairRegistry.use``) until its
+    last segment is done.
     """
 
     def __init__(
@@ -194,6 +196,10 @@ class BatchTranslator:
             release = ExitStack()
             try:
                 model = release.enter_context(self.registry.use(job.pair, wait=self.wait_for_load))
+            except PairLoading as loading:
+                release.close()
+                self._park(job, loading, partial(done, j))
+                continue
             except EngineError as exc:
                 release.close()
                 finished.append((j, exc))
@@ -219,6 +225,34 @@ class BatchTranslator:
             with self._lock:
                 self._turns.extend(states)
                 self._work_ready.notify(len(states))
+
+    def _park(
+        self, job: TranslationJob, loading: PairLoading, done: Callable[[JobResult, int], None]
+    ) -> None:
+        """Hold a job whose pair is loading until the load ends (then submit it) or its deadline passes.
+
+        No thread waits: the load's completion, or a timer at the deadline, settles the job,
+        whichever comes first; the jobs of loaded pairs go on meanwhile.
+        """
+        future = self.registry.start_load(job.pair)
+        settled = threading.Lock()
+        timer: threading.Timer | None = None
+
+        def on_loaded(_: object) -> None:
+            if settled.acquire(blocking=False):
+                if timer is not None:
+                    timer.cancel()
+                self.submit([job], lambda _index, result, segments: done(result, segments))
+
+        def on_deadline() -> None:
+            if settled.acquire(blocking=False):
+                done(PairLoading(job.pair, loading.origin, waited=True), 0)
+
+        if job.deadline is not None:
+            timer = threading.Timer(max(0.0, job.deadline - time.monotonic()), on_deadline)
+            timer.daemon = True
+            timer.start()
+        future.add_done_callback(on_loaded)
 
     def translate(self, jobs: Sequence[TranslationJob]) -> list[JobResult]:
         """Translate ``jobs`` and wait: one result (translations or the error) per job."""

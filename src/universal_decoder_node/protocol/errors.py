@@ -61,7 +61,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(EngineError)
     async def _engine_error(_: Request, exc: EngineError) -> JSONResponse:
-        return error_response(engine_error_status(exc), str(exc))
+        # A pair that is loading will be ready shortly: say when to ask again.
+        headers = {"Retry-After": "1"} if isinstance(exc, PairLoading) else None
+        return error_response(engine_error_status(exc), str(exc), headers)
 
     @app.exception_handler(ProfileExportError)
     async def _profile_export_error(_: Request, exc: ProfileExportError) -> JSONResponse:

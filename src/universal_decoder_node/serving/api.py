@@ -1,9 +1,9 @@
 """The LitServe API: what an inference worker does with a batch of translation requests.
 
-Requests reach the worker already validated by the HTTP layer (``serving.routes``) as plain
-dicts ``{"pair", "texts", "deadline", "enqueued"}``. The worker never raises for a single
-bad item: each item gets its own result, ``{"ok": True, "translations": [...]}`` or
-``{"ok": False, "status": int, "error": str}``, so one failure cannot fail its batch.
+Requests reach the worker already validated by the HTTP layer (``serving.routes``) as
+``WorkItem``s (``serving.messages``). The worker never raises for a single bad item: each item
+gets its own ``WorkResult``, its translations or the engine error that stopped it, so one
+failure cannot fail its batch.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import litserve as ls
@@ -29,16 +29,16 @@ from ..engine import (
     Gathered,
     JobCancelled,
     JobResult,
-    PairLoading,
     PairRegistry,
+    TranslationFailed,
     TranslationJob,
 )
 from ..models import pair_sources, startup_pairs
-from ..protocol.errors import engine_error_status
 from ..utils import tracing
 from ..utils.memory_manager import MemoryManager
 from ..utils.profiler import function_profiler, profile_section
 from . import lifetime, metrics
+from .messages import WorkItem, WorkResult
 from .model_admin import worker_handlers
 from .worker_control import ControlChannel, ControlServer
 from .worker_ops import WorkerOperations, inference_threads, prepare_allocator
@@ -50,7 +50,7 @@ WARMUP_TEXT = {"en": "Hello, world.", "pt": "Olá, mundo."}
 _ERROR_REASONS = {DeadlinePassed: "deadline", JobCancelled: "cancelled"}
 
 # Answers one item of a batch: (its index in the batch, its result).
-Respond = Callable[[int, dict[str, Any]], None]
+Respond = Callable[[int, WorkResult], None]
 
 
 class TranslationAPI(ls.LitAPI):
@@ -128,45 +128,57 @@ class TranslationAPI(ls.LitAPI):
     def unbatch(self, output: list[Any]) -> list[Any]:
         return output
 
-    def predict(self, x: list[dict[str, Any]] | dict[str, Any], **kwargs: Any) -> Any:
+    def predict(self, x: list[WorkItem] | WorkItem, **kwargs: Any) -> Any:
         """Translate a batch and wait: one result per item (a single item when given one).
 
         The node itself serves through ``dispatch`` (``serving.loop``), which answers each
         item as soon as it is done; this is the same work for LitServe's own loops and tests.
         """
-        items = [x] if isinstance(x, dict) else x
-        gathered: Gathered[dict[str, Any]] = Gathered(len(items), _error(500, "no result"))
+        items = [x] if isinstance(x, WorkItem) else x
+        gathered: Gathered[WorkResult] = Gathered(
+            len(items), WorkResult(error=TranslationFailed("no result"))
+        )
         self.dispatch(items, gathered.put)
         results = gathered.wait()
-        return results[0] if isinstance(x, dict) else results
+        return results[0] if isinstance(x, WorkItem) else results
 
-    def dispatch(self, items: list[dict[str, Any]], respond: Respond) -> None:
+    def dispatch(
+        self,
+        items: Sequence[WorkItem],
+        respond: Respond,
+        cancelled: Sequence[Callable[[], bool] | None] | None = None,
+    ) -> None:
         """Admit a batch and return at once; ``respond(i, result)`` is called once per item.
 
-        An item past its deadline is answered 504 without being computed; the others go to
-        the translator, which answers each from a translation thread as soon as its own
-        segments are done. Profiled as ``prepare_inputs`` (admission), ``inference`` (the
+        An item past its deadline is answered DeadlinePassed without being computed; the
+        others go to the translator, which answers each from a translation thread as soon as
+        its own segments are done (or stopped: ``cancelled[i]()`` is asked before each of
+        item ``i``'s segments). Profiled as ``prepare_inputs`` (admission), ``inference`` (the
         batch's admission to its last answer) and ``postprocess`` (building each answer).
         """
         assert self.translator is not None, "setup() has not run"
         started = time.monotonic()
         metrics.BATCH_SIZE.observe(len(items))
-        trace = tracing.batch_trace(items, **{"udn.batch.size": len(items), "udn.worker": self.worker_id})
+        trace = tracing.batch_trace(
+            [item.trace for item in items],
+            lambda i: _span_attributes(items[i], started),
+            **{"udn.batch.size": len(items), "udn.worker": self.worker_id},
+        )
         jobs: list[TranslationJob] = []
         positions: list[int] = []
         with profile_section("prepare_inputs"):
             for i, item in enumerate(items):
-                metrics.QUEUE_TIME.observe(max(0.0, started - item["enqueued"]))
-                if started > item["deadline"]:
+                metrics.QUEUE_TIME.observe(max(0.0, started - item.enqueued))
+                if started > item.deadline:
                     # The client has given up (or will, before we finish): do not spend cores on it.
-                    waited = started - item["enqueued"]
+                    waited = started - item.enqueued
                     metrics.REQUEST_ERRORS.labels("deadline").inc()
                     trace.end_item(i, "deadline")
-                    respond(i, _error(504, f"request waited {waited:.1f}s in the queue, past its deadline"))
+                    failure = DeadlinePassed(f"request waited {waited:.1f}s in the queue, past its deadline")
+                    respond(i, WorkResult(error=failure))
                     continue
-                jobs.append(
-                    TranslationJob(item["pair"], item["texts"], item["deadline"], item.get("cancelled"))
-                )
+                stop = cancelled[i] if cancelled is not None else None
+                jobs.append(TranslationJob(item.pair, item.texts, item.deadline, stop))
                 positions.append(i)
         if not jobs:
             return
@@ -178,17 +190,14 @@ class TranslationAPI(ls.LitAPI):
             nonlocal remaining
             i, job = positions[j], jobs[j]
             with profile_section("postprocess"):
-                if isinstance(out, PairLoading):
-                    # The API server asks again shortly (serving.routes.TranslationSpec.submit).
-                    result = {**_error(503, str(out)), "loading": True}
-                elif isinstance(out, EngineError):
-                    result = _error(engine_error_status(out), str(out))
+                if isinstance(out, EngineError):
+                    result = WorkResult(error=out)
                     metrics.REQUEST_ERRORS.labels(_ERROR_REASONS.get(type(out), type(out).__name__)).inc()
                 else:
-                    result = {"ok": True, "translations": out}
+                    result = WorkResult(translations=out)
                     metrics.SENTENCES.labels(job.pair).inc(segments)
                     metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
-            trace.end_item(i, None if result["ok"] else result["error"])
+            trace.end_item(i, None if result.error is None else str(result.error))
             respond(i, result)
             with lock:
                 remaining -= 1
@@ -236,5 +245,10 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
 
-def _error(status: int, message: str) -> dict[str, Any]:
-    return {"ok": False, "status": status, "error": message}
+def _span_attributes(item: WorkItem, started: float) -> dict[str, Any]:
+    # The wait is an attribute rather than a span of its own: a span per request costs more.
+    return {
+        "udn.pair": item.pair,
+        "udn.texts": len(item.texts),
+        "udn.queue.wait_ms": round(max(0.0, started - item.enqueued) * 1000, 3),
+    }

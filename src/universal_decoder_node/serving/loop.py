@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from litserve.callbacks import CallbackRunner
 from litserve.loops.base import LitLoop
 from litserve.transport.base import MessageTransport
 from litserve.utils import LitAPIStatus, LoopResponseType
 
+from .messages import Queued, WorkResult
 from .transport import RequestPipes
 
 if TYPE_CHECKING:
@@ -64,20 +65,22 @@ class TranslationLoop(LitLoop):
         self._admit(lit_api, entries, request_queue, transport)
 
     def _admit(
-        self, lit_api: TranslationAPI, entries: list[Any], requests: RequestPipes, transport: MessageTransport
+        self,
+        lit_api: TranslationAPI,
+        entries: list[Queued],
+        requests: RequestPipes,
+        transport: MessageTransport,
     ) -> None:
         if not entries:
             return
         worker_id = self.worker_id
-        routes = [(consumer, uid) for consumer, uid, _, _ in entries]
-        items = [lit_api.decode_request(item) for *_, item in entries]
-        for (consumer, uid), item in zip(routes, items, strict=True):
-            # Asked before each of the item's segments: its client may go away meanwhile.
-            item["cancelled"] = partial(requests.is_cancelled, consumer, uid)
+        # Asked before each of an item's segments: its client may go away meanwhile.
+        cancelled = [partial(requests.is_cancelled, e.consumer, e.uid) for e in entries]
 
-        def respond(index: int, result: dict[str, Any]) -> None:
-            consumer, uid = routes[index]
+        def respond(index: int, result: WorkResult) -> None:
+            entry = entries[index]
+            # The shape LitServe's response_queue_to_buffer reads in the API server.
             answer = (lit_api.encode_response(result), LitAPIStatus.OK, LoopResponseType.REGULAR, worker_id)
-            transport.send((uid, answer), consumer_id=consumer)
+            transport.send((entry.uid, answer), consumer_id=entry.consumer)
 
-        lit_api.dispatch(items, respond)
+        lit_api.dispatch([lit_api.decode_request(e.item) for e in entries], respond, cancelled)

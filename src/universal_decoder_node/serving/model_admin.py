@@ -15,6 +15,7 @@ worker over the control channel (``serving.worker_control``):
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -24,49 +25,53 @@ from ..engine import PairRegistry
 from ..models import HubSource, pair_sources
 from ..protocol.admin import admin_guard
 from ..protocol.errors import ClientError
+from .messages import ControlRequest, DescribeModels, LoadPair, UnloadIdle, UnloadPair
 from .worker_control import ControlChannel, Handler
 
 # Seconds a worker has to describe its models.
 _DESCRIBE_TIMEOUT = 10.0
 
 
-def worker_handlers(registry: PairRegistry, load_timeout: float) -> dict[str, Handler]:
-    """The control operations a worker answers: ``models``, ``load``, ``unload`` and ``unload_idle``.
+def worker_handlers(registry: PairRegistry, load_timeout: float) -> dict[type, Handler]:
+    """The model operations a worker answers: DescribeModels, LoadPair, UnloadPair and UnloadIdle.
 
-    ``unload_idle`` (``keep``, ``idle_seconds``) is what memory cleanup should send: it frees
-    the least recently used idle pairs first and never touches pinned or busy ones.
+    UnloadIdle is what memory cleanup should send: it frees the least recently used idle
+    pairs first and never touches pinned or busy ones.
     """
 
-    def models(_: dict[str, Any]) -> dict[str, Any]:
+    def models(_: DescribeModels) -> dict[str, Any]:
         return {"pairs": registry.describe(), "limits": registry.limits()}
 
-    def load(request: dict[str, Any]) -> dict[str, Any]:
-        pair = str(request["pair"])
+    def load(request: LoadPair) -> dict[str, Any]:
+        pair = request.pair
         try:
             registry.start_load(pair, retry=True).result(timeout=load_timeout)
         except TimeoutError:
             raise TimeoutError(f"loading {pair} did not finish within {load_timeout:g}s") from None
         return {"pair": pair, **registry.describe()[pair]}
 
-    def unload(request: dict[str, Any]) -> dict[str, Any]:
-        pair = str(request["pair"])
+    def unload(request: UnloadPair) -> dict[str, Any]:
+        pair = request.pair
         registry.source(pair)
         return {"pair": pair, "result": registry.try_unload(pair)}
 
-    return {"models": models, "load": load, "unload": unload, "unload_idle": unload_idle_handler(registry)}
+    return {
+        DescribeModels: models,
+        LoadPair: load,
+        UnloadPair: unload,
+        UnloadIdle: unload_idle_handler(registry),
+    }
 
 
-def unload_idle_handler(registry: PairRegistry) -> Handler:
-    """The ``unload_idle`` operation: ``{"keep", "idle_seconds"}`` -> ``{"unloaded": [pairs]}``.
+def unload_idle_handler(registry: PairRegistry) -> Callable[[UnloadIdle], dict[str, Any]]:
+    """The UnloadIdle operation: ``{"unloaded": [pairs]}``.
 
     The one way a worker frees idle models (the memory manager's cleanup hook calls it too):
     least recently used first, never a pinned or busy pair.
     """
 
-    def unload_idle(request: dict[str, Any]) -> dict[str, Any]:
-        keep = int(request.get("keep", 0))
-        idle = float(request.get("idle_seconds", 0.0))
-        return {"unloaded": registry.unload_idle(keep=keep, idle_seconds=idle)}
+    def unload_idle(request: UnloadIdle) -> dict[str, Any]:
+        return {"unloaded": registry.unload_idle(keep=request.keep, idle_seconds=request.idle_seconds)}
 
     return unload_idle
 
@@ -83,16 +88,17 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
             listed = ", ".join(sorted(sources)) or "none"
             raise ClientError(400, f"language pair {pair!r} is not configured; configured pairs: {listed}")
 
-    async def ask(request: dict[str, Any], timeout: float) -> dict[str, dict[str, Any]]:
+    async def ask(request: ControlRequest, timeout: float) -> dict[str, dict[str, Any]]:
+        """Every worker's reply as JSON (``ok`` plus the result, or ``error``), by worker name."""
         replies = await asyncio.to_thread(channel.broadcast, request, timeout)
         if not replies:
             raise ClientError(503, "no inference worker is running yet; try again when /ready answers 200")
-        return replies
+        return {name: reply.as_json() for name, reply in replies.items()}
 
     @app.get("/admin/models", dependencies=guard, include_in_schema=False)
     async def list_models() -> dict[str, Any]:
         """Every configured pair: source, store status and size, and its state in each worker."""
-        replies = await ask({"op": "models"}, _DESCRIBE_TIMEOUT)
+        replies = await ask(DescribeModels(), _DESCRIBE_TIMEOUT)
         pairs: dict[str, dict[str, Any]] = {}
         for pair, source in sorted(sources.items()):
             info: dict[str, Any] = dict(source.describe())
@@ -121,7 +127,7 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
     async def load_model(pair: str) -> dict[str, Any]:
         """Load the pair in every worker (downloading it first if needed)."""
         check(pair)
-        replies = await ask({"op": "load", "pair": pair}, load_timeout)
+        replies = await ask(LoadPair(pair), load_timeout)
         failed = {w: str(r.get("error")) for w, r in replies.items() if not r.get("ok")}
         if failed:
             reasons = "; ".join(f"{w}: {e}" for w, e in sorted(failed.items()))
@@ -134,7 +140,7 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
     async def unload_model(pair: str) -> dict[str, Any]:
         """Unload the pair from every worker; its files stay in the model store."""
         check(pair)
-        replies = await ask({"op": "unload", "pair": pair}, _DESCRIBE_TIMEOUT)
+        replies = await ask(UnloadPair(pair), _DESCRIBE_TIMEOUT)
         failed = {w: str(r.get("error")) for w, r in replies.items() if not r.get("ok")}
         if failed:
             reasons = "; ".join(f"{w}: {e}" for w, e in sorted(failed.items()))

@@ -29,6 +29,15 @@ from ..utils.atomic_write import write_atomic
 from ..utils.memory_manager import MemoryAlert, MemoryManager
 from ..utils.profiler import EXPORT_FORMATS, FunctionProfiler, function_profiler
 from . import metrics
+from .messages import (
+    Cleanup,
+    ControlRequest,
+    Describe,
+    ProfilerEnable,
+    ProfilerReset,
+    ProfilerSnapshot,
+    Report,
+)
 from .worker_control import ControlChannel
 
 log = logging.getLogger(__name__)
@@ -104,7 +113,7 @@ class NodeOperations:
 
     def cleanup(self, idle_seconds: float | None = None, trigger: str = "manual") -> dict[str, Any]:
         """Clean up in every inference worker (where the models are) and in this process."""
-        replies = self._ask({"op": "cleanup", "idle_seconds": idle_seconds, "trigger": trigger}, 120.0)
+        replies = self._ask(Cleanup(idle_seconds, trigger), 120.0)
         local = self.memory.cleanup(idle_seconds=idle_seconds, trigger=trigger)
         workers = [{"worker": name, **reply} for name, reply in replies]
         freed = int(local["freed_bytes"])
@@ -153,7 +162,7 @@ class NodeOperations:
 
     def memory_report(self) -> dict[str, Any]:
         """Stats, per-worker figures, alerts and recommendations, for GET /admin/memory."""
-        replies = self._ask({"op": "report"}, 10.0)
+        replies = self._ask(Report(), 10.0)
         return {
             "stats": self.memory.get_memory_stats(),
             "workers": [{"worker": name, **reply} for name, reply in replies],
@@ -177,7 +186,7 @@ class NodeOperations:
     # -- profiling -----------------------------------------------------------------------
     def profiler(self) -> tuple[FunctionProfiler, list[dict[str, Any]]]:
         """One profiler holding this process's and every worker's figures, and who answered."""
-        replies = self._ask({"op": "profiler_snapshot"}, 10.0)
+        replies = self._ask(ProfilerSnapshot(), 10.0)
         local = function_profiler.snapshot()
         snapshots = [local]
         processes: list[dict[str, Any]] = [
@@ -200,22 +209,24 @@ class NodeOperations:
 
     def set_profiling(self, enabled: bool) -> dict[str, Any]:
         function_profiler.configure(enabled=enabled)
-        replies = self._ask({"op": "profiler_enable", "enabled": enabled}, 10.0)
+        replies = self._ask(ProfilerEnable(enabled), 10.0)
         return {"enabled": enabled, "processes": ["api", *(name for name, r in replies if r.get("ok"))]}
 
     def reset_profiling(self) -> dict[str, Any]:
         function_profiler.reset()
-        replies = self._ask({"op": "profiler_reset"}, 10.0)
+        replies = self._ask(ProfilerReset(), 10.0)
         return {"reset": ["api", *(name for name, r in replies if r.get("ok"))]}
 
     # -- the control channel -------------------------------------------------------------
-    def _ask(self, request: dict[str, Any], timeout: float) -> list[tuple[str, dict[str, Any]]]:
-        """Every worker's reply (``ok`` plus the result, or ``error``), by worker name."""
-        return sorted(self.channel.broadcast(request, timeout).items())
+    def _ask(self, request: ControlRequest, timeout: float) -> list[tuple[str, dict[str, Any]]]:
+        """Every worker's reply as JSON (``ok`` plus the result, or ``error``), by worker name."""
+        return sorted(
+            (name, reply.as_json()) for name, reply in self.channel.broadcast(request, timeout).items()
+        )
 
     def _describe(self) -> list[tuple[str, dict[str, Any]]]:
         """The workers that answered ``describe`` (pid, inference settings, loaded pairs)."""
-        return [(name, r) for name, r in self._ask({"op": "describe"}, 5.0) if r.get("ok")]
+        return [(name, r) for name, r in self._ask(Describe(), 5.0) if r.get("ok")]
 
 
 def add_operations_routes(app: FastAPI, ops: NodeOperations, settings: Settings) -> None:

@@ -35,6 +35,7 @@ from ..protocol.requests import (
 from ..utils import tracing
 from ..utils.memory_manager import MemoryManager
 from . import metrics
+from .messages import Queued, WorkItem, WorkResult
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,6 @@ LANGUAGE_NAMES = {
 
 # Seconds the API server waits past a request's deadline for the worker's own 504 to arrive.
 _DEADLINE_GRACE = 0.5
-# Seconds before asking again for a pair a worker is still loading: first wait, and the most.
-_LOADING_BACKOFF = 0.05
-_LOADING_BACKOFF_MAX = 0.25
 
 
 class TranslationSpec(LitSpec):
@@ -114,51 +112,24 @@ class TranslationSpec(LitSpec):
             raise ClientError(400, f"language pair {pair!r} is not supported; available pairs: {listed}")
 
     async def submit(self, pair: str, texts: list[str], request: Request) -> list[str]:
-        """Queue one work item and wait for its result; raises ClientError for failures.
+        """Queue one work item and wait for its translations; raises the worker's error.
 
-        A worker answers ``loading`` for a pair it is loading in the background (it keeps
-        serving loaded pairs meanwhile); the item is queued again after a short wait, until
-        the pair is loaded or the request's deadline would pass (a 503 that says so). If the
-        client disconnects first, or the deadline passes, the workers are told to drop what
-        is left of the item.
+        A pair that is still loading keeps the item waiting in the worker, until its
+        deadline at most. If the client disconnects first, or the deadline passes, the
+        workers are told to drop what is left of the item.
         """
-        started = time.monotonic()
-        deadline = started + self.request_timeout
-        backoff = _LOADING_BACKOFF
-        metrics.IN_FLIGHT.inc()
-        try:
-            while True:
-                response = await self._queue_once(pair, texts, deadline, request)
-                if not response.get("loading"):
-                    break
-                if time.monotonic() + backoff >= deadline:
-                    raise ClientError(
-                        503,
-                        f"{response['error']}; it did not finish within the request timeout of "
-                        f"{self.request_timeout:g}s, try again shortly",
-                        headers={"Retry-After": "1"},
-                    )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _LOADING_BACKOFF_MAX)
-        finally:
-            metrics.IN_FLIGHT.dec()
-        if not response["ok"]:
-            raise ClientError(response["status"], response["error"])
-        return list(response["translations"])
-
-    async def _queue_once(
-        self, pair: str, texts: list[str], deadline: float, request: Request
-    ) -> dict[str, Any]:
         now = time.monotonic()
+        deadline = now + self.request_timeout
         uid = next(self._uids)
         event = asyncio.Event()
         self.response_buffer[uid] = ResponseBufferItem(event=event)
-        item = {"pair": pair, "texts": texts, "deadline": deadline, "enqueued": now}
-        item.update(tracing.trace_headers())  # the worker continues this request's trace
+        # The worker continues this request's trace.
+        item = WorkItem(pair, texts, deadline, now, tracing.current_context())
+        metrics.IN_FLIGHT.inc()
         metrics.QUEUED.inc()
         disconnect = _watch_disconnect(request, event)
         try:
-            await self.request_queue.put(self.response_queue_id, (self.response_queue_id, uid, now, item))
+            await self.request_queue.put(self.response_queue_id, Queued(self.response_queue_id, uid, item))
             try:
                 async with asyncio.timeout(deadline - now + _DEADLINE_GRACE):
                     while (answered := self.response_buffer[uid].response) is None:
@@ -176,14 +147,18 @@ class TranslationSpec(LitSpec):
                 raise ClientError(
                     504, f"translation did not finish within the request timeout of {self.request_timeout:g}s"
                 ) from None
-            response, status = answered
         finally:
             disconnect.cancel()
             self.response_buffer.pop(uid, None)
-        if status != LitAPIStatus.OK or not isinstance(response, dict):
-            log.error("inference worker failed on a request: %r", response)
+            metrics.IN_FLIGHT.dec()
+        result, status = answered
+        if status != LitAPIStatus.OK or not isinstance(result, WorkResult):
+            log.error("inference worker failed on a request: %r", result)
             raise ClientError(503, "the inference worker failed on this request; try again")
-        return response
+        if result.error is not None:
+            raise result.error
+        assert result.translations is not None
+        return result.translations
 
 
 def _watch_disconnect(request: Request, wake: asyncio.Event) -> asyncio.Future[Any]:

@@ -27,6 +27,8 @@ from typing import Any
 
 from litserve.transport.base import MessageTransport
 
+from .messages import Queued
+
 # LitServe spawns its inference workers; locks must come from the same context.
 _CONTEXT = mp.get_context("spawn")
 _HEADER = struct.Struct("!i")
@@ -67,7 +69,7 @@ class RequestPipes:
         """Whether item ``uid`` was cancelled (a slot reused by a later cancellation reads False)."""
         return bool(self._cancelled[server][uid % _CANCEL_SLOTS] == uid + 1)
 
-    async def put(self, server: int, item: Any) -> None:
+    async def put(self, server: int, item: Queued) -> None:
         """Queue ``item`` from API server ``server``; returns at once (the write is buffered)."""
         writer = self._writers.get(server) or await self._open_writer(server)
         data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
@@ -84,10 +86,10 @@ class RequestPipes:
             opening.set_result(writer)
         return await asyncio.shield(opening)
 
-    def take(self, limit: int, timeout: float | None) -> list[Any]:
+    def take(self, limit: int, timeout: float | None) -> list[Queued]:
         """Up to ``limit`` queued items, waiting up to ``timeout`` seconds (None: forever) for one."""
         readers = {reader: lock for reader, _, lock in self._pipes}
-        items: list[Any] = []
+        items: list[Queued] = []
         for reader in wait(list(readers), timeout):
             assert isinstance(reader, Connection)
             with readers[reader]:  # another worker may be reading the same pipe

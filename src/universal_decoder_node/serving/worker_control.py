@@ -2,8 +2,8 @@
 
 Models live in LitServe's inference workers (spawned processes), while admin requests
 arrive in the API server process. Each worker listens on its own Unix socket in a private
-directory (mode 0700) created before the processes start, and answers requests
-(``{"op": name, ...}`` dicts) with the handler registered for ``op``. Connections are
+directory (mode 0700) created before the processes start, and answers requests (the
+dataclasses of ``serving.messages``) with the handler registered for the request's type. Connections are
 authenticated with a random key (``multiprocessing.connection``'s HMAC challenge), so only
 this node's processes can talk to its workers.
 
@@ -30,9 +30,12 @@ from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import Any
 
+from .messages import ControlReply, ControlRequest
+
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+# Answers one kind of control request with its report (a JSON document); raises to fail it.
+Handler = Callable[[Any], dict[str, Any]]
 _SUFFIX = ".sock"
 
 
@@ -49,7 +52,7 @@ class ControlChannel:
         directory = Path(tempfile.mkdtemp(prefix="udn-control-"))
         return cls(directory, secrets.token_bytes(32))
 
-    def serve(self, name: str, handlers: Mapping[str, Handler]) -> ControlServer:
+    def serve(self, name: str, handlers: Mapping[type, Handler]) -> ControlServer:
         """Start answering requests on this process's socket (a daemon thread)."""
         path = self.directory / f"{name}{_SUFFIX}"
         # A worker LitServe restarted under the same name finds its predecessor's socket.
@@ -61,11 +64,11 @@ class ControlChannel:
     def workers(self) -> list[str]:
         return sorted(p.name[: -len(_SUFFIX)] for p in self.directory.glob(f"*{_SUFFIX}"))
 
-    def broadcast(self, request: dict[str, Any], timeout: float) -> dict[str, dict[str, Any]]:
+    def broadcast(self, request: ControlRequest, timeout: float) -> dict[str, ControlReply]:
         """Send ``request`` to every worker at once; returns each worker's reply by worker name.
 
-        A worker that cannot be reached or does not answer within ``timeout`` seconds gets
-        ``{"ok": False, "error": ...}`` instead of a reply.
+        A worker that cannot be reached or does not answer within ``timeout`` seconds gets a
+        failed reply saying so.
         """
         names = self.workers()
         if not names:
@@ -74,25 +77,27 @@ class ControlChannel:
             futures = {name: pool.submit(self._ask, name, request, timeout) for name in names}
             return {name: future.result() for name, future in futures.items()}
 
-    def _ask(self, name: str, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def _ask(self, name: str, request: ControlRequest, timeout: float) -> ControlReply:
         path = self.directory / f"{name}{_SUFFIX}"
         try:
             conn = Client(str(path), family="AF_UNIX", authkey=self.authkey)
         except (ConnectionRefusedError, FileNotFoundError):
             # The worker died (LitServe may have replaced it): its socket is litter.
             path.unlink(missing_ok=True)
-            return {"ok": False, "error": f"{name} is not running"}
+            return ControlReply(False, error=f"{name} is not running")
         except OSError as exc:
-            return {"ok": False, "error": f"cannot reach {name}: {exc}"}
+            return ControlReply(False, error=f"cannot reach {name}: {exc}")
         with conn:
             try:
                 conn.send(request)
                 if not conn.poll(timeout):
-                    return {"ok": False, "error": f"{name} did not answer within {timeout:g}s"}
+                    return ControlReply(False, error=f"{name} did not answer within {timeout:g}s")
                 reply = conn.recv()
             except (EOFError, OSError) as exc:
-                return {"ok": False, "error": f"{name} dropped the connection: {exc}"}
-        return reply if isinstance(reply, dict) else {"ok": False, "error": f"{name} sent {reply!r}"}
+                return ControlReply(False, error=f"{name} dropped the connection: {exc}")
+        return (
+            reply if isinstance(reply, ControlReply) else ControlReply(False, error=f"{name} sent {reply!r}")
+        )
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -101,7 +106,7 @@ class ControlChannel:
 class ControlServer:
     """One worker's listener; answers each connection on its own thread."""
 
-    def __init__(self, path: Path, authkey: bytes, handlers: dict[str, Handler]) -> None:
+    def __init__(self, path: Path, authkey: bytes, handlers: dict[type, Handler]) -> None:
         self.path = path
         self._handlers = handlers
         self._listener = Listener(str(path), family="AF_UNIX", authkey=authkey)
@@ -131,15 +136,16 @@ class ControlServer:
             with contextlib.suppress(OSError):  # the caller gave up waiting
                 conn.send(reply)
 
-    def _dispatch(self, request: Any) -> dict[str, Any]:
-        if not isinstance(request, dict) or request.get("op") not in self._handlers:
-            known = ", ".join(sorted(self._handlers))
-            return {"ok": False, "error": f"unknown control request {request!r}; known ops: {known}"}
+    def _dispatch(self, request: Any) -> ControlReply:
+        handler = self._handlers.get(type(request))
+        if handler is None:
+            known = ", ".join(sorted(t.__name__ for t in self._handlers))
+            return ControlReply(False, error=f"unknown control request {request!r}; known: {known}")
         try:
-            return {"ok": True, **self._handlers[request["op"]](request)}
+            return ControlReply(True, handler(request))
         except Exception as exc:  # a failing handler answers with its reason; the worker carries on
-            log.exception("control request %r failed", request.get("op"))
-            return {"ok": False, "error": str(exc)}
+            log.exception("control request %s failed", type(request).__name__)
+            return ControlReply(False, error=str(exc))
 
     def close(self) -> None:
         self._closed = True

@@ -18,6 +18,15 @@ from ..config import Settings
 from ..engine import PairRegistry
 from ..utils.memory_manager import MemoryManager, usable_cores
 from ..utils.profiler import function_profiler
+from .messages import (
+    Cleanup,
+    Describe,
+    ProfilerEnable,
+    ProfilerReset,
+    ProfilerSnapshot,
+    Report,
+    UnloadIdle,
+)
 from .model_admin import unload_idle_handler
 from .worker_control import Handler
 
@@ -72,7 +81,7 @@ def engine_cleanup_hook(registry: PairRegistry) -> Any:
 
     def release(idle_seconds: float) -> dict[str, Any]:
         before = registry.memory_bytes()
-        unloaded = unload_idle({"keep": 0, "idle_seconds": idle_seconds})["unloaded"]
+        unloaded = unload_idle(UnloadIdle(idle_seconds=idle_seconds))["unloaded"]
         released = {
             "unloaded_pairs": unloaded,
             "model_bytes_released": before - registry.memory_bytes(),
@@ -103,14 +112,14 @@ class WorkerOperations:
         self.on_change = on_change
         self.memory = MemoryManager.get_instance()
 
-    def handlers(self) -> dict[str, Handler]:
+    def handlers(self) -> dict[type, Handler]:
         return {
-            "cleanup": self.cleanup,
-            "report": self.report,
-            "describe": self.describe,
-            "profiler_snapshot": self.profiler_snapshot,
-            "profiler_reset": self.profiler_reset,
-            "profiler_enable": self.profiler_enable,
+            Cleanup: self.cleanup,
+            Report: self.report,
+            Describe: self.describe,
+            ProfilerSnapshot: self.profiler_snapshot,
+            ProfilerReset: self.profiler_reset,
+            ProfilerEnable: self.profiler_enable,
         }
 
     def start(self) -> None:
@@ -119,7 +128,7 @@ class WorkerOperations:
     def loaded_pairs(self) -> list[str]:
         return [p for p in self.registry.pairs() if self.registry.is_loaded(p)]
 
-    def describe(self, request: Mapping[str, Any]) -> dict[str, Any]:
+    def describe(self, request: Describe) -> dict[str, Any]:
         """Cheap facts for /status: pid, inference settings, loaded pairs, profiling on or off."""
         return {
             "pid": os.getpid(),
@@ -128,16 +137,13 @@ class WorkerOperations:
             "profiling_enabled": function_profiler.enabled,
         }
 
-    def cleanup(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        idle = request.get("idle_seconds")
-        result = self.memory.cleanup(
-            idle_seconds=None if idle is None else float(idle), trigger=str(request.get("trigger", "manual"))
-        )
+    def cleanup(self, request: Cleanup) -> dict[str, Any]:
+        result = self.memory.cleanup(idle_seconds=request.idle_seconds, trigger=request.trigger)
         if self.on_change is not None:
             self.on_change()
         return {"pid": os.getpid(), **result}
 
-    def report(self, request: Mapping[str, Any]) -> dict[str, Any]:
+    def report(self, request: Report) -> dict[str, Any]:
         stats = self.memory.get_memory_stats()
         return {
             "pid": os.getpid(),
@@ -149,15 +155,15 @@ class WorkerOperations:
             "last_cleanup": self.memory.last_cleanup(),
         }
 
-    def profiler_snapshot(self, request: Mapping[str, Any]) -> dict[str, Any]:
+    def profiler_snapshot(self, request: ProfilerSnapshot) -> dict[str, Any]:
         return function_profiler.snapshot()
 
-    def profiler_reset(self, request: Mapping[str, Any]) -> dict[str, Any]:
+    def profiler_reset(self, request: ProfilerReset) -> dict[str, Any]:
         function_profiler.reset()
         return {"reset": True}
 
-    def profiler_enable(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        function_profiler.configure(enabled=bool(request.get("enabled", True)))
+    def profiler_enable(self, request: ProfilerEnable) -> dict[str, Any]:
+        function_profiler.configure(enabled=request.enabled)
         return {"enabled": function_profiler.enabled}
 
     def close(self) -> None:

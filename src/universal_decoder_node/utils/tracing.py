@@ -14,10 +14,10 @@ Configuration is the standard OpenTelemetry environment:
 - ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_HEADERS``,
   ``OTEL_BSP_*`` and the other SDK variables work as documented by OpenTelemetry.
 
-Work crosses into LitServe's inference workers as a plain dict: ``trace_headers()`` gives
-the ``traceparent`` (and ``tracestate``) to put into it, and ``batch_trace(items)`` in the
-worker starts, for every traced item, a ``udn.batch`` span (with the time the item waited
-for a worker) whose children (``section("udn.inference")``) cover the work.
+A request's trace crosses into the inference workers as a ``TraceContext`` (the W3C
+``traceparent`` and ``tracestate``): ``current_context()`` captures it in the API server, and
+``batch_trace(contexts, describe)`` in the worker starts, for every traced item, a
+``udn.batch`` span whose children (``begin("udn.inference")``) cover the work.
 
 Without the extra installed, or with tracing off, every function here is a cheap no-op.
 """
@@ -27,8 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +40,6 @@ SERVICE_NAME = "decoder-node"
 UNTRACED_PATHS = ("/health", "/ready", "/metrics", "/_litserve/health")
 TRACES_PATH = "/v1/traces"
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
-_PROPAGATED = ("traceparent", "tracestate")
 _W3C: Any = None
 
 
@@ -227,22 +225,39 @@ def force_flush(timeout_millis: int = 5000) -> bool:
     return bool(provider.force_flush(timeout_millis))
 
 
-def trace_headers() -> dict[str, str]:
-    """The current trace context as W3C headers (``traceparent``, ``tracestate``).
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    """A trace's W3C context, to continue it in another process."""
 
-    Empty when tracing is off or the current trace is not sampled: the worker's spans would
-    not be recorded either (every process of a node has the same sampler, and the standard
-    ones decide alike for one trace), so the worker skips them.
+    traceparent: str
+    tracestate: str | None = None
+
+    def carrier(self) -> dict[str, str]:
+        """As W3C headers."""
+        headers = {"traceparent": self.traceparent}
+        if self.tracestate:
+            headers["tracestate"] = self.tracestate
+        return headers
+
+
+def current_context() -> TraceContext | None:
+    """The current trace's context, or None when tracing is off or the trace is not sampled.
+
+    An unsampled trace needs nothing from the worker: its spans would not be recorded either
+    (every process of a node has the same sampler, and the standard ones decide alike for
+    one trace), so the worker skips them.
     """
     if not _active:
-        return {}
+        return None
     from opentelemetry import trace
 
     if not trace.get_current_span().get_span_context().trace_flags.sampled:
-        return {}
+        return None
     carrier: dict[str, str] = {}
     _w3c().inject(carrier)
-    return carrier
+    if "traceparent" not in carrier:
+        return None
+    return TraceContext(carrier["traceparent"], carrier.get("tracestate"))
 
 
 def start_span(name: str, **attributes: Any) -> AbstractContextManager[Any]:
@@ -277,29 +292,24 @@ class BatchTrace:
     ``end_item`` closes that item's child and batch spans.
     """
 
-    def __init__(self, items: Sequence[Mapping[str, Any]], attributes: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        contexts: Sequence[TraceContext | None],
+        describe: Callable[[int], Mapping[str, Any]],
+        attributes: Mapping[str, Any],
+    ) -> None:
         from opentelemetry import trace
 
         self._trace = trace
         self._tracer = _tracer or trace.get_tracer(__name__)
-        now = time.monotonic()
         self._lock = threading.Lock()
         # Per traced item: its batch span, then the children opened by ``begin``.
         self._open: dict[int, list[Any]] = {}
-        for index, item in enumerate(items):
-            if "traceparent" not in item:
+        for index, context in enumerate(contexts):
+            if context is None:
                 continue
-            parent = _w3c().extract({k: item[k] for k in _PROPAGATED if k in item})
-            item_attributes = {
-                **attributes,
-                "udn.pair": str(item.get("pair", "")),
-                "udn.texts": len(item.get("texts", ())),
-            }
-            enqueued = item.get("enqueued")
-            if isinstance(enqueued, int | float):
-                # CLOCK_MONOTONIC is system-wide, so the API process's enqueue time is comparable.
-                # An attribute rather than a span of its own: a span per request costs more.
-                item_attributes["udn.queue.wait_ms"] = round(max(0.0, now - float(enqueued)) * 1000, 3)
+            parent = _w3c().extract(context.carrier())
+            item_attributes = {**attributes, **describe(index)}
             self._open[index] = [
                 self._tracer.start_span("udn.batch", context=parent, attributes=item_attributes)
             ]
@@ -321,28 +331,32 @@ class BatchTrace:
             span.end()
 
 
-def batch_trace(items: Sequence[Mapping[str, Any]], **attributes: Any) -> BatchTrace | _NoTrace:
-    """Spans for a batch of work items (see ``BatchTrace``); a no-op when tracing is off.
+def batch_trace(
+    contexts: Sequence[TraceContext | None], describe: Callable[[int], Mapping[str, Any]], **attributes: Any
+) -> BatchTrace | _NoTrace:
+    """Spans for a batch of work items, one per item with a context (see ``BatchTrace``).
 
-    Every item must be ended with ``end_item``.
+    ``describe(i)`` gives item ``i``'s own span attributes (asked only for traced items).
+    A no-op when tracing is off or no item is traced. Every item must be ended with ``end_item``.
     """
-    if not _active or not any("traceparent" in item for item in items):
+    if not _active or not any(context is not None for context in contexts):
         return _NO_TRACE
-    return BatchTrace(items, attributes)
+    return BatchTrace(contexts, describe, attributes)
 
 
 __all__ = [
     "SERVICE_NAME",
     "BatchTrace",
+    "TraceContext",
     "TracingConfig",
     "available",
     "batch_trace",
+    "current_context",
     "force_flush",
     "instrument_app",
     "is_active",
     "setup_tracing",
     "start_span",
-    "trace_headers",
     "traces_endpoint",
     "tracing_config",
 ]
