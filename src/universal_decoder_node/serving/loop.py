@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING
 from litserve.callbacks import CallbackRunner
 from litserve.loops.base import LitLoop
 from litserve.transport.base import MessageTransport
-from litserve.utils import LitAPIStatus, LoopResponseType
 
 from .messages import Queued, WorkResult
-from .transport import RequestPipes
+from .transport import RequestPipes, answer_frame
 
 if TYPE_CHECKING:
     from .api import TranslationAPI
@@ -79,8 +78,6 @@ class TranslationLoop(LitLoop):
 
         def respond(index: int, result: WorkResult) -> None:
             entry = entries[index]
-            # The shape LitServe's response_queue_to_buffer reads in the API server.
-            answer = (lit_api.encode_response(result), LitAPIStatus.OK, LoopResponseType.REGULAR, worker_id)
-            transport.send((entry.uid, answer), consumer_id=entry.consumer)
+            transport.send(answer_frame(entry.uid, result, worker_id), consumer_id=entry.consumer)
 
         lit_api.dispatch([lit_api.decode_request(e.item) for e in entries], respond, cancelled)

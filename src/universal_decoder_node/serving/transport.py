@@ -26,8 +26,9 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from litserve.transport.base import MessageTransport
+from litserve.utils import LitAPIStatus, LoopResponseType
 
-from .messages import Queued
+from .messages import Queued, WorkResult
 
 # LitServe spawns its inference workers; locks must come from the same context.
 _CONTEXT = mp.get_context("spawn")
@@ -96,6 +97,12 @@ class RequestPipes:
                 while len(items) < limit and reader.poll(0):
                     items.append(pickle.loads(reader.recv_bytes()))
         return items
+
+
+def answer_frame(uid: int, result: WorkResult, worker_id: int | str) -> tuple[Any, ...]:
+    """A worker's answer to item ``uid`` in the shape LitServe's ``response_queue_to_buffer``
+    reads in the API server: it puts ``[result, status]`` into ``response_buffer[uid]``."""
+    return (uid, (result, LitAPIStatus.OK, LoopResponseType.REGULAR, worker_id))
 
 
 class AnswerPipes(MessageTransport):
