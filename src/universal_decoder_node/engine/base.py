@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..errors import UdnError, UnsupportedPair
 
-class EngineError(Exception):
+
+class EngineError(UdnError):
     """Base class of the engine's errors."""
 
 
-class UnsupportedPairError(EngineError):
+class UnsupportedPairError(UnsupportedPair, EngineError):
     """No model is configured for the requested language pair."""
 
     def __init__(self, pair: str, available: Sequence[str]) -> None:

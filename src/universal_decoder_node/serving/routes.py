@@ -22,6 +22,7 @@ from litserve.utils import LitAPIStatus, ResponseBufferItem, WorkerSetupStatus
 
 from .. import __version__
 from ..config import Settings
+from ..engine import UnsupportedPairError
 from ..models import pair_sources
 from ..protocol.errors import CLIENT_CLOSED_REQUEST, ClientError
 from ..protocol.requests import (
@@ -110,8 +111,7 @@ class TranslationSpec(LitSpec):
 
     def _check_pair(self, pair: str) -> None:
         if pair not in self.pairs:
-            listed = ", ".join(sorted(self.pairs)) or "none"
-            raise ClientError(400, f"language pair {pair!r} is not supported; available pairs: {listed}")
+            raise UnsupportedPairError(pair, sorted(self.pairs))
 
     async def submit(self, pair: str, texts: list[str], request: Request) -> list[str]:
         """Queue one work item and wait for its result; raises ClientError for failures.
