@@ -8,8 +8,8 @@ from fastapi import Depends, FastAPI, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import NotFound
 from ..protocol.admin import admin_guard
-from ..protocol.errors import ClientError
 from .records import KeyRecord
 from .service import Coordinator
 
@@ -49,13 +49,13 @@ def add_admin_routes(app: FastAPI, coordinator: Coordinator, admin_token: str | 
         """Revoke a key; every coordinator sharing this Redis refuses it from the next request on."""
         record = await coordinator.keys.revoke(key_id)
         if record is None:
-            raise ClientError(404, f"there is no API key with id {key_id!r}")
+            raise NotFound(f"there is no API key with id {key_id!r}")
         return public(record)
 
     @app.delete("/admin/nodes/{node_id}", dependencies=[guard], include_in_schema=False)
     async def remove_node(node_id: Annotated[str, Path(max_length=128)]) -> JSONResponse:
         """Forget a node now (it comes back if it heartbeats again)."""
         if not await coordinator.registry.deregister(node_id):
-            raise ClientError(404, f"there is no node with id {node_id!r}")
+            raise NotFound(f"there is no node with id {node_id!r}")
         coordinator.forget(node_id)
         return JSONResponse({"removed": node_id})

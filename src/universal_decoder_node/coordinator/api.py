@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..config import Settings
-from ..protocol.errors import ClientError
+from ..errors import AuthenticationRequired, EndpointDisabled
 from ..protocol.requests import FORM_TYPES, Limits, media_type, parse_decode, parse_translate, read_body
 from .client_key import take_api_key
 from .keys import bearer_token
@@ -65,19 +65,14 @@ def node_guard(token: str | None) -> Callable[[Request], None]:
 
     def require_node_token(request: Request) -> None:
         if expected is None:
-            raise ClientError(
-                403,
+            raise EndpointDisabled(
                 "node registration is disabled; set UDN_NODE_TOKEN (or coordinator.node_token) to enable it",
             )
         given = bearer_token(request)
         if given is None:
-            raise ClientError(
-                401,
-                "node token required: send 'Authorization: Bearer <token>'",
-                {"WWW-Authenticate": "Bearer"},
-            )
+            raise AuthenticationRequired("node token required: send 'Authorization: Bearer <token>'")
         if not hmac.compare_digest(given.encode(), expected):
-            raise ClientError(401, "node token is not valid", {"WWW-Authenticate": "Bearer"})
+            raise AuthenticationRequired("node token is not valid")
 
     return require_node_token
 

@@ -1,4 +1,7 @@
-"""Assemble the coordinator: a FastAPI app served by uvicorn, its routes, and its error mapping."""
+"""Assemble the coordinator: a FastAPI app served by uvicorn and its routes.
+
+Its errors are answered by ``protocol.errors``, the table the node uses too.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +10,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from ..config import Settings
-from ..protocol.errors import error_response, install_error_handlers
+from ..protocol.errors import install_error_handlers
 from ..utils.header_limit import header_limited_protocol
 from ..utils.https_middleware import add_https_middleware
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import metrics
 from .admin import add_admin_routes
 from .api import add_client_routes, add_node_routes
-from .keys import KeyRejected
 from .overview import add_operator_routes
-from .proxy import UpstreamFailed
-from .registry import RegistryFull
 from .request_metrics import endpoint_label
-from .routing import NoNodeAvailable, PairNotServed
-from .service import Coordinator, LimitReached
+from .service import Coordinator
 from .snapshot import SnapshotError, SnapshotUntrusted, read_snapshot
-from .state import StateWriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +55,6 @@ def build_app(settings: Settings) -> FastAPI:
         label=endpoint_label,
     )
     install_error_handlers(app)
-    install_coordinator_error_handlers(app)
     add_client_routes(app, coordinator, settings)
     add_node_routes(app, coordinator)
     add_admin_routes(app, coordinator, settings.admin.token)
@@ -73,41 +69,6 @@ def build_app(settings: Settings) -> FastAPI:
         allowed_hosts=https.allowed_hosts,
     )
     return app
-
-
-def install_coordinator_error_handlers(app: FastAPI) -> None:
-    """The one place the coordinator's own exceptions become HTTP answers."""
-
-    @app.exception_handler(NoNodeAvailable)
-    async def _no_node(_: Request, exc: NoNodeAvailable) -> JSONResponse:
-        metrics.NO_NODE.inc()
-        return error_response(503, str(exc), {"Retry-After": str(exc.retry_after)})
-
-    @app.exception_handler(PairNotServed)
-    async def _pair(_: Request, exc: PairNotServed) -> JSONResponse:
-        return error_response(400, str(exc))
-
-    @app.exception_handler(UpstreamFailed)
-    async def _upstream(_: Request, exc: UpstreamFailed) -> JSONResponse:
-        return error_response(exc.status, exc.message)
-
-    @app.exception_handler(KeyRejected)
-    async def _key(_: Request, exc: KeyRejected) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc.status, exc.message, headers)
-
-    @app.exception_handler(LimitReached)
-    async def _limit(_: Request, exc: LimitReached) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return error_response(exc.status, exc.message, headers)
-
-    @app.exception_handler(StateWriteFailed)
-    async def _not_persisted(_: Request, exc: StateWriteFailed) -> JSONResponse:
-        return error_response(503, str(exc))
-
-    @app.exception_handler(RegistryFull)
-    async def _full(_: Request, exc: RegistryFull) -> JSONResponse:
-        return error_response(409, str(exc))
 
 
 def run(settings: Settings) -> None:

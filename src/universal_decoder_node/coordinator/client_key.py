@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
-from ..protocol.errors import ClientError
+from ..errors import MalformedRequest
 from .keys import bearer_token
 
 FIELD = "api_key"
@@ -34,7 +34,7 @@ async def take_api_key(request: Request, body: bytes, is_form: bool) -> KeyedReq
     """Find the client's key (Bearer token, else body field, else query) and strip it from ``body``.
 
     ``body`` is the request body already read and validated as a ``/translate`` request. Raises
-    ClientError (400) if a JSON body cannot be parsed again, rather than forward it unstripped.
+    MalformedRequest if a JSON body cannot be parsed again, rather than forward it unstripped.
     """
     if is_form:
         field, body, content_type = await _strip_form(request, body)
@@ -56,7 +56,7 @@ def _strip_json(body: bytes) -> tuple[object, bytes]:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        raise ClientError(400, "request body is not valid JSON") from None
+        raise MalformedRequest("request body is not valid JSON") from None
     if not isinstance(data, dict) or FIELD not in data:
         return None, body
     value = data.pop(FIELD)

@@ -15,19 +15,11 @@ from collections.abc import Callable
 
 from starlette.requests import Request
 
+from ..errors import ApiKeyRequired, KeyRejected
 from .records import KeyRecord
 from .state import StateStore
 
 KEY_PREFIX = "udn_"
-
-
-class KeyRejected(Exception):
-    """The presented key is missing, unknown or revoked: the status (401 or 403) and a message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def digest(key: str) -> str:
@@ -82,17 +74,18 @@ class KeyService:
     async def check(self, key: str | None, required: bool) -> KeyRecord | None:
         """The record of a valid presented key; None when none was sent and none is required.
 
-        Raises KeyRejected (401 missing, 403 unknown or revoked).
+        Raises ApiKeyRequired (a KeyRejected) when none was sent and one is required, KeyRejected
+        when it is unknown or revoked.
         """
         if key is None:
             if required:
-                raise KeyRejected(
-                    401, "an API key is required: send it as 'api_key' or as 'Authorization: Bearer <key>'"
+                raise ApiKeyRequired(
+                    "an API key is required: send it as 'api_key' or as 'Authorization: Bearer <key>'"
                 )
             return None
         record = await self.store.get_key(digest(key))
         if record is None:
-            raise KeyRejected(403, "API key is not valid")
+            raise KeyRejected("API key is not valid")
         if record.revoked:
-            raise KeyRejected(403, "API key has been revoked")
+            raise KeyRejected("API key has been revoked")
         return record

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ..config import CoordinatorSettings
+from ..errors import NodeUnreachable, UpstreamFailed, UpstreamTimeout
 from . import metrics
 from .breaker import CircuitBreaker
 from .records import NodeRecord
@@ -31,15 +32,6 @@ class NodeAnswer:
     body: bytes
     content_type: str | None
     node_id: str
-
-
-class UpstreamFailed(Exception):
-    """No node gave an answer: the status (502 or 504) and a message for the client."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass
@@ -87,7 +79,7 @@ class Forwarder:
                 return result
             failure = result
         if failure is None:
-            raise UpstreamFailed(504, "the request's deadline passed before a node could take it")
+            raise UpstreamTimeout("the request's deadline passed before a node could take it")
         if isinstance(failure, NodeAnswer):
             return failure
         raise failure
@@ -108,14 +100,11 @@ class Forwarder:
                 node.url.rstrip("/") + path, content=body, headers=headers, timeout=timeout
             )
         except httpx.TimeoutException:
-            return self._failed(
-                node, breaker, label, stats, "timeout", 504, f"node {node.id} did not answer in time"
-            )
+            late = UpstreamTimeout(f"node {node.id} did not answer in time")
+            return self._failed(node, breaker, label, stats, "timeout", late)
         except httpx.TransportError as exc:
-            return self._failed(
-                node, breaker, label, stats, "connection_error", 502,
-                f"node {node.id} could not be reached ({type(exc).__name__})",
-            )  # fmt: skip
+            unreachable = NodeUnreachable(f"node {node.id} could not be reached ({type(exc).__name__})")
+            return self._failed(node, breaker, label, stats, "connection_error", unreachable)
         except BaseException:
             breaker.on_abandon()  # cancelled: the client went away; no verdict on the node
             raise
@@ -145,11 +134,10 @@ class Forwarder:
         label: str,
         stats: NodeStats,
         outcome: str,
-        status: int,
-        message: str,
+        failure: UpstreamFailed,
     ) -> UpstreamFailed:
         breaker.on_failure()
         stats.errors += 1
-        stats.last_error = message
+        stats.last_error = str(failure)
         metrics.NODE_REQUESTS.labels(label, outcome).inc()
-        return UpstreamFailed(status, message)
+        return failure

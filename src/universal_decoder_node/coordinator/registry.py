@@ -13,14 +13,11 @@ import time
 from collections.abc import Callable
 
 from ..config import CoordinatorSettings
+from ..errors import RegistryFull
 from .records import NodeRecord, NodeReport
 from .state import StateStore
 
 log = logging.getLogger(__name__)
-
-
-class RegistryFull(Exception):
-    """``max_nodes`` nodes are registered already; the message says so."""
 
 
 class NodeRegistry:

@@ -8,12 +8,12 @@ heartbeats. Round-robin and random choice are here for comparison (``bench/coord
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 from ..config import CoordinatorSettings
+from ..errors import NoNodeAvailable, PairNotServed
 from .breaker import CircuitBreaker
 from .records import NodeRecord
 from .registry import NodeRegistry
@@ -64,18 +64,6 @@ class RandomChoice:
 
     def pick(self, candidates: Sequence[T], load: Callable[[T], float]) -> T:
         return self.rng.choice(candidates)
-
-
-class NoNodeAvailable(Exception):
-    """No node can take the request now; ``retry_after`` says when one may (seconds, at least 1)."""
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = max(1, math.ceil(retry_after))
-
-
-class PairNotServed(Exception):
-    """No registered node serves the pair; the message lists the pairs that are served."""
 
 
 class Router:

@@ -13,6 +13,7 @@ import httpx
 
 from .. import __version__
 from ..config import Settings
+from ..errors import LimitReached, NoNodeAvailable, RequestExceedsLimit
 from . import metrics
 from .keys import KeyRejected, KeyService
 from .limits import RateLimiter
@@ -23,16 +24,6 @@ from .routing import Router
 from .state import StateStore
 
 log = logging.getLogger(__name__)
-
-
-class LimitReached(Exception):
-    """A per-key limit refused the request: the status (429, or 413 if it can never fit) and why."""
-
-    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
 
 
 class Coordinator:
@@ -98,15 +89,14 @@ class Coordinator:
     async def admit(self, key: str | None, characters: int) -> KeyRecord | None:
         """Check the client's key and count the request against its limits.
 
-        Raises KeyRejected or LimitReached.
+        Raises KeyRejected, or LimitReached (RequestExceedsLimit when the request alone is over a limit).
         """
         record = await self.keys.check(key, self.config.require_api_key)
         if record is None:
             return None
         rpm, cpm = self.limiter.limits_for(record)
         if cpm and characters > cpm:
-            raise LimitReached(
-                413,
+            raise RequestExceedsLimit(
                 f"the request has {characters} characters, "
                 f"more than key {record.id}'s limit of {cpm} per minute",
             )
@@ -114,7 +104,6 @@ class Coordinator:
         if not decision.allowed:
             limit = rpm if decision.limit == "requests" else cpm
             raise LimitReached(
-                429,
                 f"API key {record.id} reached its limit of {limit} {decision.limit} per minute; "
                 f"retry in {decision.retry_after}s",
                 decision.retry_after,
@@ -123,7 +112,11 @@ class Coordinator:
 
     async def relay(self, path: str, pair: str, body: bytes, headers: Mapping[str, str]) -> NodeAnswer:
         """Forward to a node serving ``pair`` (see ``proxy.Forwarder.forward`` for what it raises)."""
-        return await self.forwarder.forward(path, pair, body, headers)
+        try:
+            return await self.forwarder.forward(path, pair, body, headers)
+        except NoNodeAvailable:
+            metrics.NO_NODE.inc()
+            raise
 
     def languages(self) -> list[dict[str, Any]]:
         """LibreTranslate's /languages, over every pair a live node serves."""

@@ -41,6 +41,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..config import CoordinatorSettings
+from ..errors import StateWriteFailed
 from . import metrics
 from .records import KeyRecord, NodeRecord, merge_keys, newer_node
 from .snapshot import (
@@ -87,11 +88,6 @@ return removed
 
 SYNC_INTERVAL = 1.0  # seconds between refreshes from Redis, or reconnection attempts
 HEALTH_CHECK_INTERVAL = 5  # seconds a pooled Redis connection may idle before it is checked on reuse
-
-
-class StateWriteFailed(Exception):
-    """A change could not be made durable (Redis away and the state file not writable); it was not
-    made. The message says why."""
 
 
 class StateStore:

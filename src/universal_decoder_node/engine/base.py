@@ -7,26 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-
-class EngineError(Exception):
-    """Base class of the engine's errors.
-
-    They cross from the inference workers to the API servers pickled; ``__reduce__`` rebuilds
-    one without calling its ``__init__``, whose arguments differ between subclasses.
-    """
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), self.args, self.__dict__))
+from ..errors import UdnError, UnsupportedPair
 
 
-def _rebuild(cls: type[EngineError], args: tuple[object, ...], state: dict[str, object]) -> EngineError:
-    error = cls.__new__(cls)
-    error.args = args
-    error.__dict__.update(state)
-    return error
+class EngineError(UdnError):
+    """Base class of the engine's errors."""
 
 
-class UnsupportedPairError(EngineError):
+class UnsupportedPairError(UnsupportedPair, EngineError):
     """No model is configured for the requested language pair."""
 
     def __init__(self, pair: str, available: Sequence[str]) -> None:

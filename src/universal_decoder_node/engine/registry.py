@@ -35,6 +35,8 @@ class PairLoading(EngineError):
     ``waited``: a request waited for the load until its deadline, and the load goes on.
     """
 
+    retry_after = 1
+
     def __init__(self, pair: str, origin: str = "", *, waited: bool = False) -> None:
         self.pair = pair
         self.origin = origin

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 
-from .errors import ClientError
+from ..errors import AuthenticationRequired, EndpointDisabled
 
 
 def admin_guard(token: str | None) -> Callable[[Request], None]:
@@ -23,18 +23,14 @@ def admin_guard(token: str | None) -> Callable[[Request], None]:
 
     def require_admin(request: Request) -> None:
         if expected is None:
-            raise ClientError(
-                403, "admin endpoints are disabled; set UDN_ADMIN_TOKEN (or admin.token) to enable them"
+            raise EndpointDisabled(
+                "admin endpoints are disabled; set UDN_ADMIN_TOKEN (or admin.token) to enable them"
             )
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not given:
-            raise ClientError(
-                401,
-                "admin token required: send 'Authorization: Bearer <token>'",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise AuthenticationRequired("admin token required: send 'Authorization: Bearer <token>'")
         if not hmac.compare_digest(given.strip().encode(), expected):
-            raise ClientError(401, "admin token is not valid", headers={"WWW-Authenticate": "Bearer"})
+            raise AuthenticationRequired("admin token is not valid")
 
     return require_admin
 

@@ -1,7 +1,8 @@
 """Parsing and validation of client requests: LibreTranslate's JSON/form body and the edge payload.
 
 Everything here runs in the API process, before a request reaches the inference queue, so
-bad input is refused early with a ClientError and never reaches a batch.
+bad input is refused early with a named error (``universal_decoder_node.errors``) and never
+reaches a batch.
 """
 
 from __future__ import annotations
@@ -18,7 +19,19 @@ from starlette.requests import Request
 
 from ..config import ServingSettings
 from ..engine.segment import count_segments
-from .errors import ClientError
+from ..errors import (
+    BodyTooLarge,
+    EmbeddingsNotSupported,
+    EmptyText,
+    InvalidField,
+    MalformedRequest,
+    MissingField,
+    TextTooLong,
+    TooManyItems,
+    TooManySegments,
+    UnsupportedFormat,
+    UnsupportedMediaType,
+)
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 BINARY_TYPES = ("application/octet-stream",)
@@ -68,21 +81,21 @@ def media_type(request: Request) -> str:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """Read the whole body, refusing with 413 as soon as it exceeds ``limit`` bytes."""
+    """Read the whole body; raises BodyTooLarge as soon as it exceeds ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
             too_big = int(declared) > limit
         except ValueError:
-            raise ClientError(400, "Content-Length header is not a number") from None
+            raise MalformedRequest("Content-Length header is not a number") from None
         if too_big:
-            raise ClientError(413, f"request body is larger than the limit of {limit} bytes")
+            raise BodyTooLarge(f"request body is larger than the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ClientError(413, f"request body is larger than the limit of {limit} bytes")
+            raise BodyTooLarge(f"request body is larger than the limit of {limit} bytes")
         chunks.append(chunk)
     body = b"".join(chunks)
     request._body = body  # lets request.form() parse the body we already read
@@ -98,32 +111,30 @@ async def parse_translate(request: Request, limits: Limits) -> TranslateRequest:
         try:
             form = await request.form()
         except Exception as exc:  # python-multipart raises several types for broken bodies
-            raise ClientError(400, f"form body could not be parsed: {exc}") from None
+            raise MalformedRequest(f"form body could not be parsed: {exc}") from None
         data = {key: form.get(key) for key in form}
     elif kind == "application/json" or (kind == "" and body[:1] in (b"{", b"[")):
         try:
             parsed = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ClientError(400, f"request body is not valid JSON: {exc}") from None
+            raise MalformedRequest(f"request body is not valid JSON: {exc}") from None
         except RecursionError:  # the C scanner recurses per nesting level
-            raise ClientError(400, "request body is not valid JSON: it is nested too deeply") from None
+            raise MalformedRequest("request body is not valid JSON: it is nested too deeply") from None
         except ValueError:  # int(): more digits than sys.get_int_max_str_digits()
-            raise ClientError(
-                400,
+            raise MalformedRequest(
                 f"request body has a number with more than {sys.get_int_max_str_digits()} digits; "
                 "no field takes one that long",
             ) from None
         if not isinstance(parsed, dict):
-            raise ClientError(400, 'JSON body must be an object such as {"q": "...", "target": "pt"}')
+            raise MalformedRequest('JSON body must be an object such as {"q": "...", "target": "pt"}')
         data = parsed
     else:
-        raise ClientError(
-            415,
+        raise UnsupportedMediaType(
             f"unsupported Content-Type {kind or '(none)'!r}; send application/json or form data",
         )
     fmt = data.get("format") or "text"
     if fmt != "text":
-        raise ClientError(400, f"format {fmt!r} is not supported; this node translates plain text ('text')")
+        raise UnsupportedFormat(f"format {fmt!r} is not supported; this node translates plain text ('text')")
     return _validated(data.get("q"), data.get("source"), data.get("target"), limits, field="q")
 
 
@@ -131,47 +142,46 @@ def parse_decode(request: Request, body: bytes, limits: Limits) -> DecodeRequest
     """Decode the edge payload: an LZ4 frame holding a MessagePack map."""
     kind = media_type(request)
     if kind not in BINARY_TYPES:
-        raise ClientError(
-            415, f"unsupported Content-Type {kind or '(none)'!r}; send application/octet-stream"
+        raise UnsupportedMediaType(
+            f"unsupported Content-Type {kind or '(none)'!r}; send application/octet-stream"
         )
     if not body:
-        raise ClientError(400, "request body is empty; expected an LZ4 frame of a MessagePack map")
+        raise MalformedRequest("request body is empty; expected an LZ4 frame of a MessagePack map")
     raw = _lz4_decompress(body, limit=limits.max_body_bytes * 4)
     try:
         payload = msgpack.unpackb(raw, raw=False, strict_map_key=False)
     except msgpack.exceptions.StackError:
-        raise ClientError(400, "payload is not valid MessagePack: it is nested too deeply") from None
+        raise MalformedRequest("payload is not valid MessagePack: it is nested too deeply") from None
     except msgpack.exceptions.FormatError:
-        raise ClientError(400, "payload is not valid MessagePack: it contains an invalid type byte") from None
+        raise MalformedRequest("payload is not valid MessagePack: it contains an invalid type byte") from None
     except Exception as exc:  # ValueError, UnicodeDecodeError, TypeError (unhashable keys), ...
-        raise ClientError(400, f"payload is not valid MessagePack: {exc}") from None
+        raise MalformedRequest(f"payload is not valid MessagePack: {exc}") from None
     if not isinstance(payload, dict):
-        raise ClientError(400, f"payload must be a MessagePack map, not {type(payload).__name__}")
+        raise MalformedRequest(f"payload must be a MessagePack map, not {type(payload).__name__}")
     if "embeddings" in payload:
-        raise ClientError(
-            422,
+        raise EmbeddingsNotSupported(
             "this node's engine decodes text, not encoder outputs: "
             "send 'text' or 'tokens' instead of 'embeddings'",
         )
     metadata = payload.get("metadata")
     if not isinstance(metadata, dict):
-        raise ClientError(400, "payload needs a 'metadata' map with 'source_language' and 'target_language'")
+        raise MissingField("payload needs a 'metadata' map with 'source_language' and 'target_language'")
     if "text" in payload:
         q: Any = payload["text"]
         field = "text"
     elif "tokens" in payload:
         tokens = payload["tokens"]
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise ClientError(400, "'tokens' must be a list of strings")
+            raise InvalidField("'tokens' must be a list of strings")
         q = detokenize(tokens)
         field = "tokens"
     else:
-        raise ClientError(400, "payload needs 'text' (a string) or 'tokens' (a list of strings)")
+        raise MissingField("payload needs 'text' (a string) or 'tokens' (a list of strings)")
     if not isinstance(q, str):
-        raise ClientError(400, f"'{field}' must be a string, not {type(q).__name__}")
+        raise InvalidField(f"'{field}' must be a string, not {type(q).__name__}")
     text_hash = metadata.get("text_hash")
     if text_hash is not None and not isinstance(text_hash, str):
-        raise ClientError(400, "metadata.text_hash must be a string")
+        raise InvalidField("metadata.text_hash must be a string")
     req = _validated(
         q,
         metadata.get("source_language"),
@@ -205,15 +215,14 @@ def _lz4_decompress(body: bytes, limit: int) -> bytes:
     try:
         raw = decompressor.decompress(body, max_length=limit)
     except RuntimeError as exc:
-        raise ClientError(400, f"body is not a valid LZ4 frame: {exc}") from None
+        raise MalformedRequest(f"body is not a valid LZ4 frame: {exc}") from None
     if not decompressor.eof:
         if decompressor.needs_input:
-            raise ClientError(400, "body is not a valid LZ4 frame: it is truncated")
-        raise ClientError(413, f"payload decompresses to more than {limit} bytes")
+            raise MalformedRequest("body is not a valid LZ4 frame: it is truncated")
+        raise BodyTooLarge(f"payload decompresses to more than {limit} bytes")
     if decompressor.unused_data:
         # Silently dropping a second frame would translate only part of what was sent.
-        raise ClientError(
-            400,
+        raise MalformedRequest(
             f"body has {len(decompressor.unused_data)} bytes after the end of its LZ4 frame; "
             "send exactly one frame",
         )
@@ -222,14 +231,14 @@ def _lz4_decompress(body: bytes, limit: int) -> bytes:
 
 def _language(value: Any, key: str) -> str:
     if value is None or value == "":
-        raise ClientError(400, f"missing '{key}' (a language code such as 'en')")
+        raise MissingField(f"missing '{key}' (a language code such as 'en')")
     if not isinstance(value, str):
-        raise ClientError(400, f"'{key}' must be a language code string, not {type(value).__name__}")
+        raise InvalidField(f"'{key}' must be a language code string, not {type(value).__name__}")
     code = value.strip().lower()
     if code == "auto":
-        raise ClientError(400, f"'{key}': language detection ('auto') is not supported; name the language")
+        raise InvalidField(f"'{key}': language detection ('auto') is not supported; name the language")
     if not (2 <= len(code) <= 8 and code.replace("_", "").isalpha()):
-        raise ClientError(400, f"'{key}' value {value!r} is not a language code such as 'en'")
+        raise InvalidField(f"'{key}' value {value!r} is not a language code such as 'en'")
     return code
 
 
@@ -244,59 +253,55 @@ def _validated(
     target_key: str = "target",
 ) -> TranslateRequest:
     if q is None:
-        raise ClientError(400, f"missing '{field}': the text to translate (a string or a list of strings)")
+        raise MissingField(f"missing '{field}': the text to translate (a string or a list of strings)")
     single = isinstance(q, str)
     if single:
         texts = [q]
     elif isinstance(q, list):
         texts = q
         if not texts:
-            raise ClientError(400, f"'{field}' is an empty list; send at least one text")
+            raise EmptyText(f"'{field}' is an empty list; send at least one text")
         if len(texts) > limits.max_items:
-            raise ClientError(
-                400, f"'{field}' has {len(texts)} texts; at most {limits.max_items} are allowed"
-            )
+            raise TooManyItems(f"'{field}' has {len(texts)} texts; at most {limits.max_items} are allowed")
     else:
-        raise ClientError(400, f"'{field}' must be a string or a list of strings, not {type(q).__name__}")
+        raise InvalidField(f"'{field}' must be a string or a list of strings, not {type(q).__name__}")
     for i, text in enumerate(texts):
         where = field if single else f"{field}[{i}]"
         if not isinstance(text, str):
-            raise ClientError(400, f"'{where}' must be a string, not {type(text).__name__}")
+            raise InvalidField(f"'{where}' must be a string, not {type(text).__name__}")
         if not text.strip():
-            raise ClientError(400, f"'{where}' is empty; there is nothing to translate")
+            raise EmptyText(f"'{where}' is empty; there is nothing to translate")
         if len(text) > limits.max_text_chars:
-            raise ClientError(
-                400, f"'{where}' has {len(text)} characters; at most {limits.max_text_chars} are allowed"
+            raise TextTooLong(
+                f"'{where}' has {len(text)} characters; at most {limits.max_text_chars} are allowed"
             )
         if "\x00" in text:
-            raise ClientError(400, f"'{where}' contains a NUL character")
+            raise InvalidField(f"'{where}' contains a NUL character")
         if not text.isascii():
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError as exc:  # JSON "\ud800" escapes decode to lone surrogates
-                raise ClientError(
-                    400, f"'{where}' is not valid Unicode text: unpaired surrogate at position {exc.start}"
+                raise InvalidField(
+                    f"'{where}' is not valid Unicode text: unpaired surrogate at position {exc.start}"
                 ) from None
     _check_segments(texts, limits, field, single)
     return TranslateRequest(_language(source, source_key), _language(target, target_key), list(texts), single)
 
 
 def _check_segments(texts: list[str], limits: Limits, field: str, single: bool) -> None:
-    """Refuse (413) a request that would cost the engine more sentence segments than allowed."""
+    """Refuse (TooManySegments) a request that would cost the engine more segments than allowed."""
     total = 0
     for i, text in enumerate(texts):
         count = count_segments(text)
         if count > limits.max_segments_per_text:
             where = field if single else f"{field}[{i}]"
-            raise ClientError(
-                413,
+            raise TooManySegments(
                 f"'{where}' has {count} sentences or lines; at most {limits.max_segments_per_text} are "
                 "allowed per text (serving.max_segments_per_text): split it into several texts or requests",
             )
         total += count
     if total > limits.max_segments_per_request:
-        raise ClientError(
-            413,
+        raise TooManySegments(
             f"request has {total} sentences or lines in all; at most {limits.max_segments_per_request} are "
             "allowed per request (serving.max_segments_per_request): split it into several requests",
         )

@@ -21,10 +21,10 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from ..config import Settings
-from ..engine import PairRegistry
+from ..engine import ModelLoadError, PairRegistry
+from ..errors import PairInUse, PairPinned, UnloadFailed, UnsupportedPair, WorkerUnavailable
 from ..models import HubSource, pair_sources
 from ..protocol.admin import admin_guard
-from ..protocol.errors import ClientError
 from .messages import ControlRequest, DescribeModels, LoadPair, UnloadIdle, UnloadPair
 from .worker_control import ControlChannel, Handler
 
@@ -86,13 +86,13 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
     def check(pair: str) -> None:
         if pair not in sources:
             listed = ", ".join(sorted(sources)) or "none"
-            raise ClientError(400, f"language pair {pair!r} is not configured; configured pairs: {listed}")
+            raise UnsupportedPair(f"language pair {pair!r} is not configured; configured pairs: {listed}")
 
     async def ask(request: ControlRequest, timeout: float) -> dict[str, dict[str, Any]]:
         """Every worker's reply as JSON (``ok`` plus the result, or ``error``), by worker name."""
         replies = await asyncio.to_thread(channel.broadcast, request, timeout)
         if not replies:
-            raise ClientError(503, "no inference worker is running yet; try again when /ready answers 200")
+            raise WorkerUnavailable("no inference worker is running yet; try again when /ready answers 200")
         return {name: reply.as_json() for name, reply in replies.items()}
 
     @app.get("/admin/models", dependencies=guard, include_in_schema=False)
@@ -131,8 +131,8 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
         failed = {w: str(r.get("error")) for w, r in replies.items() if not r.get("ok")}
         if failed:
             reasons = "; ".join(f"{w}: {e}" for w, e in sorted(failed.items()))
-            raise ClientError(
-                503, f"loading {pair} failed in {len(failed)} of {len(replies)} workers: {reasons}"
+            raise ModelLoadError(
+                f"loading {pair} failed in {len(failed)} of {len(replies)} workers: {reasons}"
             )
         return {"pair": pair, "workers": {w: _worker_view(r) for w, r in replies.items()}}
 
@@ -144,14 +144,12 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
         failed = {w: str(r.get("error")) for w, r in replies.items() if not r.get("ok")}
         if failed:
             reasons = "; ".join(f"{w}: {e}" for w, e in sorted(failed.items()))
-            raise ClientError(503, f"unloading {pair} failed: {reasons}")
+            raise UnloadFailed(f"unloading {pair} failed: {reasons}")
         results = {w: str(r["result"]) for w, r in replies.items()}
         if "pinned" in results.values():
-            raise ClientError(
-                409, f"language pair {pair!r} is pinned (adapters.pinned) and is never unloaded"
-            )
+            raise PairPinned(f"language pair {pair!r} is pinned (adapters.pinned) and is never unloaded")
         if "in_use" in results.values():
-            raise ClientError(409, f"language pair {pair!r} is serving a request right now; try again")
+            raise PairInUse(f"language pair {pair!r} is serving a request right now; try again")
         return {"pair": pair, "workers": results}
 
 

@@ -22,8 +22,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import Response
 
 from ..config import Settings
+from ..errors import NotFound, UnsupportedFormat
 from ..protocol.admin import admin_guard
-from ..protocol.errors import ClientError
 from ..utils import tracing
 from ..utils.atomic_write import write_atomic
 from ..utils.memory_manager import MemoryAlert, MemoryManager
@@ -273,7 +273,7 @@ def add_operations_routes(app: FastAPI, ops: NodeOperations, settings: Settings)
         merged, _ = await asyncio.to_thread(ops.profiler)
         if name not in merged.names():
             known = ", ".join(merged.names()) or "none yet"
-            raise ClientError(404, f"nothing profiled under {name!r}; profiled names: {known}")
+            raise NotFound(f"nothing profiled under {name!r}; profiled names: {known}")
         return {"name": name, "history": merged.get_history(name)}
 
     @router.get("/profiling/export")
@@ -281,8 +281,8 @@ def add_operations_routes(app: FastAPI, ops: NodeOperations, settings: Settings)
         """The stats as a file download (json, csv or txt), also written to profile_output_dir."""
         chosen = (fmt or settings.profiling.export_format).lower()
         if chosen not in EXPORT_FORMATS:
-            raise ClientError(
-                400, f"format {fmt!r} is not supported; use one of: {', '.join(EXPORT_FORMATS)}"
+            raise UnsupportedFormat(
+                f"format {fmt!r} is not supported; use one of: {', '.join(EXPORT_FORMATS)}"
             )
         merged, _ = await asyncio.to_thread(ops.profiler)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())

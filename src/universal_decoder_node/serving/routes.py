@@ -22,8 +22,9 @@ from litserve.utils import LitAPIStatus, ResponseBufferItem, WorkerSetupStatus
 
 from .. import __version__
 from ..config import Settings
+from ..engine import DeadlinePassed, JobCancelled, UnsupportedPairError
+from ..errors import WorkerUnavailable
 from ..models import pair_sources
-from ..protocol.errors import CLIENT_CLOSED_REQUEST, ClientError
 from ..protocol.requests import (
     Limits,
     encode_msgpack,
@@ -108,8 +109,7 @@ class TranslationSpec(LitSpec):
 
     def _check_pair(self, pair: str) -> None:
         if pair not in self.pairs:
-            listed = ", ".join(sorted(self.pairs)) or "none"
-            raise ClientError(400, f"language pair {pair!r} is not supported; available pairs: {listed}")
+            raise UnsupportedPairError(pair, sorted(self.pairs))
 
     async def submit(self, pair: str, texts: list[str], request: Request) -> list[str]:
         """Queue one work item and wait for its translations; raises the worker's error.
@@ -138,14 +138,12 @@ class TranslationSpec(LitSpec):
                         if disconnect.done() and self.response_buffer[uid].response is None:
                             if _disconnected(disconnect):
                                 self.request_queue.cancel(self.response_queue_id, uid)
-                                raise ClientError(
-                                    CLIENT_CLOSED_REQUEST, "the client closed the request before its answer"
-                                )
+                                raise JobCancelled("the client closed the request before its answer")
                             disconnect = _watch_disconnect(request, event)
             except TimeoutError:
                 self.request_queue.cancel(self.response_queue_id, uid)
-                raise ClientError(
-                    504, f"translation did not finish within the request timeout of {self.request_timeout:g}s"
+                raise DeadlinePassed(
+                    f"translation did not finish within the request timeout of {self.request_timeout:g}s"
                 ) from None
         finally:
             disconnect.cancel()
@@ -154,7 +152,7 @@ class TranslationSpec(LitSpec):
         result, status = answered
         if status != LitAPIStatus.OK or not isinstance(result, WorkResult):
             log.error("inference worker failed on a request: %r", result)
-            raise ClientError(503, "the inference worker failed on this request; try again")
+            raise WorkerUnavailable("the inference worker failed on this request; try again")
         if result.error is not None:
             raise result.error
         assert result.translations is not None

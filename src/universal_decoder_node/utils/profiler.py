@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
 from ..config import ProfilingSettings
+from ..errors import UdnError
 from .atomic_write import write_atomic
 
 P = ParamSpec("P")
@@ -40,7 +41,7 @@ EXPORT_FORMATS = ("json", "csv", "txt")
 STAT_FIELDS = ("calls", "errors", "total_ms", "mean_ms", "min_ms", "max_ms", "p50_ms", "p95_ms")
 
 
-class ProfileExportError(OSError):
+class ProfileExportError(UdnError, OSError):
     """The profile could not be written; the message names the path and the reason."""
 
 
