@@ -63,10 +63,17 @@ class LanguagePair:
 
 
 class Model(Protocol):
-    """One loaded language pair. ``translate`` must be safe to call from many threads at once."""
+    """One loaded language pair; ``translate_batch`` must be safe to call from many threads at once."""
 
-    def translate(self, text: str) -> str:
-        """Translate one segment (a line without newlines); raises TranslationFailed."""
+    max_batch_segments: int
+    """The most segments one ``translate_batch`` call should get (1: one segment at a time)."""
+
+    def translate_batch(self, segments: Sequence[str]) -> list[str | EngineError]:
+        """Translate segments (lines without newlines): one translation or error per segment.
+
+        A segment the engine cannot translate gets its own TranslationFailed; the others of
+        the call are unaffected.
+        """
         ...
 
     def memory_bytes(self) -> int:

@@ -10,11 +10,12 @@ what the model produced, so the same input always gets the model's own output.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
-from .base import ModelLoadError, TranslationFailed
+from .base import EngineError, ModelLoadError, TranslationFailed
 
 
 def model_files(directory: Path, *, confined: bool = False) -> list[Path]:
@@ -71,12 +72,26 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 class BergamotModel:
+    """A loaded Bergamot pair: one segment per call, so each translation thread runs its own."""
+
+    max_batch_segments = 1
+
     def __init__(self, directory: Path, native: object, size: int) -> None:
         self.directory = directory
         self._native = native
         self._size = size
 
+    def translate_batch(self, segments: Sequence[str]) -> list[str | EngineError]:
+        out: list[str | EngineError] = []
+        for text in segments:
+            try:
+                out.append(self.translate(text))
+            except TranslationFailed as exc:
+                out.append(exc)
+        return out
+
     def translate(self, text: str) -> str:
+        """Translate one segment; raises TranslationFailed."""
         try:
             return str(self._native.translate(text))  # type: ignore[attr-defined]
         except Exception as exc:  # the native engine raises plain RuntimeError/ValueError
