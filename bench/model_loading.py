@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import NodeProcess, free_port, start_node  # noqa: E402
 
-from universal_decoder_node.models import bundled_model_dirs  # noqa: E402
+from universal_decoder_node.engine import bundled_model_dirs  # noqa: E402
 
 REPO = "bench-org/uts-en-xx"
 COLD_REPO = "bench-org/uts-en-cold"

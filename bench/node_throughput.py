@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _procs import cpu_seconds, free_port, pause, resume, start_server, stop_server
 from loadgen import LoadResult, http_post, run_load_sync
-from universal_decoder_node.models.sources import bundled_model_dirs
+from universal_decoder_node.engine import bundled_model_dirs
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCES = [

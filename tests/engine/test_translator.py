@@ -21,8 +21,9 @@ from universal_decoder_node.engine import (
     TranslationFailed,
     TranslationJob,
     UnsupportedPairError,
+    bundled_model_dirs,
 )
-from universal_decoder_node.models.sources import DirectorySource, bundled_model_dirs
+from universal_decoder_node.models.sources import DirectorySource
 
 
 @pytest.fixture(scope="module")
