@@ -8,7 +8,6 @@ to the model operations of ``serving.model_admin``.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,8 +18,6 @@ from ..utils.memory_manager import MemoryManager, usable_cores
 from ..utils.profiler import function_profiler
 from .model_admin import unload_idle_handler
 from .worker_control import Handler
-
-log = logging.getLogger(__name__)
 
 ENGINE_HOOK = "engine"
 
