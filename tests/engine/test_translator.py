@@ -21,8 +21,9 @@ from universal_decoder_node.engine import (
     TranslationFailed,
     TranslationJob,
     UnsupportedPairError,
+    bundled_model_dirs,
 )
-from universal_decoder_node.models.sources import DirectorySource, bundled_model_dirs
+from universal_decoder_node.models.sources import DirectorySource
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,15 @@ def test_text_the_engine_rejects_fails_only_its_own_job(translator: BatchTransla
     )
     assert isinstance(results[0], TranslationFailed)
     assert isinstance(results[1], list) and "praia" in results[1][0]
+
+
+def test_bergamot_answers_each_segment_of_a_batch_on_its_own(translator: BatchTranslator) -> None:
+    model = translator.registry.load("en-pt")
+    assert model.max_batch_segments == 1  # the translator's threads run one sentence each
+    fine, broken, books = model.translate_batch(["Good morning.", "Broken \ud800 text.", "I like books."])
+    assert isinstance(fine, str) and "Bom dia" in fine
+    assert isinstance(broken, TranslationFailed)
+    assert isinstance(books, str) and "livros" in books
 
 
 def test_whitespace_and_line_breaks_survive(translator: BatchTranslator) -> None:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.fakehub import FakeHub
-from universal_decoder_node.models import bundled_model_dirs
+from universal_decoder_node.engine import bundled_model_dirs
 
 REPO = "test-org/uts-en-xx"
 BROKEN_REPO = "test-org/uts-broken"

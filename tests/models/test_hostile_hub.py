@@ -18,7 +18,8 @@ import yaml
 
 from tests.fakehub import FakeHub
 from tests.models.conftest import REPO, commit_of, hub_env, udn
-from universal_decoder_node.models import ModelStore, bundled_model_dirs
+from universal_decoder_node.engine import bundled_model_dirs
+from universal_decoder_node.models import ModelStore
 
 HOSTILE = "test-org/hostile"
 WEIGHTS = "model.enpt.intgemm.alphas.bin"

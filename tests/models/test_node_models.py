@@ -15,7 +15,8 @@ from tests.conftest import NodeProcess, start_node, wait_until_ready
 from tests.fakehub import FakeHub
 from tests.models.conftest import ADMIN_TOKEN, BROKEN_REPO, REPO, hub_env, udn
 from tests.serving.helpers import metric_samples, sample
-from universal_decoder_node.models import ModelStore, bundled_model_dirs
+from universal_decoder_node.engine import bundled_model_dirs
+from universal_decoder_node.models import ModelStore
 
 WEIGHTS = "model.enpt.intgemm.alphas.bin"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.fakehub import git_blob_id
+from universal_decoder_node.engine import bundled_model_dirs
 from universal_decoder_node.models import (
     HubDownloadError,
     HubModel,
@@ -19,7 +20,6 @@ from universal_decoder_node.models import (
     NotInStoreError,
     RepoRef,
     UnsafePathError,
-    bundled_model_dirs,
     fetch,
 )
 from universal_decoder_node.models.hub import _Expected, verify

@@ -1,7 +1,21 @@
-"""Translation backends behind one small interface, and the pair registry."""
+"""Translation backends behind one small interface, and the pair registry.
 
+Outside engine/, code names a backend only by its name (``models.pairs.<pair>.backend``)
+and reaches it through ``engine.backends``; no other package imports a backend module.
+"""
+
+from .backends import (
+    DEFAULT_BACKEND,
+    backend_kind,
+    backend_names,
+    create_backend,
+    prepare_process,
+    register_backend,
+    unregister_backend,
+)
 from .base import (
     Backend,
+    BackendKind,
     DeadlinePassed,
     EngineError,
     JobCancelled,
@@ -9,14 +23,17 @@ from .base import (
     Model,
     ModelLoadError,
     TranslationFailed,
+    UnknownBackendError,
     UnsupportedPairError,
 )
-from .bergamot import BergamotBackend
+from .bergamot import BergamotBackend, bundled_model_dirs
 from .registry import PairLoading, PairRegistry, PairSource
 from .translator import BatchTranslator, Gathered, JobResult, TranslationJob
 
 __all__ = [
+    "DEFAULT_BACKEND",
     "Backend",
+    "BackendKind",
     "BatchTranslator",
     "BergamotBackend",
     "DeadlinePassed",
@@ -32,5 +49,13 @@ __all__ = [
     "PairSource",
     "TranslationFailed",
     "TranslationJob",
+    "UnknownBackendError",
     "UnsupportedPairError",
+    "backend_kind",
+    "backend_names",
+    "bundled_model_dirs",
+    "create_backend",
+    "prepare_process",
+    "register_backend",
+    "unregister_backend",
 ]

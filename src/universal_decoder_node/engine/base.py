@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -36,6 +36,17 @@ class ModelLoadError(EngineError):
         self.detail = detail or message
 
 
+class UnknownBackendError(EngineError):
+    """No backend of that name exists (a pair's ``backend`` setting names one that does not)."""
+
+    def __init__(self, name: str, available: Sequence[str]) -> None:
+        self.name = name
+        self.available = sorted(available)
+        super().__init__(
+            f"unknown backend {name!r}; available backends: {', '.join(self.available) or 'none'}"
+        )
+
+
 class TranslationFailed(EngineError):
     """The engine failed on one input; other inputs of the same batch are unaffected."""
 
@@ -65,10 +76,17 @@ class LanguagePair:
 
 
 class Model(Protocol):
-    """One loaded language pair. ``translate`` must be safe to call from many threads at once."""
+    """One loaded language pair; ``translate_batch`` must be safe to call from many threads at once."""
 
-    def translate(self, text: str) -> str:
-        """Translate one segment (a line without newlines); raises TranslationFailed."""
+    max_batch_segments: int
+    """The most segments one ``translate_batch`` call should get (1: one segment at a time)."""
+
+    def translate_batch(self, segments: Sequence[str]) -> list[str | EngineError]:
+        """Translate segments (lines without newlines): one translation or error per segment.
+
+        A segment the engine cannot translate gets its own TranslationFailed; the others of
+        the call are unaffected.
+        """
         ...
 
     def memory_bytes(self) -> int:
@@ -92,3 +110,28 @@ class Backend(Protocol):
     def settings(self) -> dict[str, object]:
         """The inference settings this backend applies (precision, threads, mode), for reporting."""
         ...
+
+
+class BackendFactory(Protocol):
+    def __call__(self, *, threads: int) -> Backend: ...
+
+
+class ModelFiles(Protocol):
+    def __call__(self, directory: Path, *, confined: bool = False) -> list[Path]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BackendKind:
+    """What the engine knows about one backend before any model is loaded (``engine.backends``).
+
+    ``model_files(directory, confined=...)`` lists the files a model directory must hold and
+    raises ModelLoadError naming what is missing; with ``confined`` every file must lie inside
+    the directory (a model from outside, such as the Hub). ``prepare_process()`` runs in each
+    inference worker before any model loads and returns the environment it applied.
+    """
+
+    name: str
+    label: str  # how messages name its models: "not a usable Bergamot model"
+    create: BackendFactory
+    model_files: ModelFiles
+    prepare_process: Callable[[], dict[str, str]]

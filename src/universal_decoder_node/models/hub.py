@@ -4,7 +4,7 @@
 Otherwise one process per host (a file lock per repository) resolves the revision to a
 commit, downloads with ``huggingface_hub.snapshot_download`` into a temporary directory,
 checks that every file the Hub lists is present with its published size and checksum (LFS
-sha256, else git blob sha1) and that the Bergamot config and every file it names are there,
+sha256, else git blob sha1) and that every file the model's backend needs is there,
 and only then renames the directory into the store. Other processes wait on the lock and
 find the snapshot when they get it.
 
@@ -37,8 +37,7 @@ from typing import Any
 import filelock
 
 from ..config import AdaptersSettings
-from ..engine.base import ModelLoadError
-from ..engine.bergamot import model_files
+from ..engine import DEFAULT_BACKEND, ModelLoadError, backend_kind
 from .errors import HubDownloadError, NotInStoreError, UnsafePathError
 from .store import ModelStore, RepoRef, Snapshot, directory_size, is_commit, is_safe_name, store_errors
 
@@ -78,6 +77,7 @@ class HubModel:
     label: str
     allow_patterns: tuple[str, ...] | None = None
     ignore_patterns: tuple[str, ...] | None = None
+    backend: str = DEFAULT_BACKEND  # the engine that loads it, and so which files it must hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +321,7 @@ def _checked_commit(commit: str | None, model: HubModel, where: str) -> str:
 
 
 def verify(directory: Path, expected: dict[str, _Expected], model: HubModel) -> dict[str, dict[str, Any]]:
-    """Check sizes and published checksums, then the Bergamot layout; returns per-file records.
+    """Check sizes and published checksums, then the backend's model files; returns per-file records.
 
     Raises HubDownloadError naming the first file that is missing or differs, UnsafePathError
     for a file that lies (or links) outside ``directory``.
@@ -358,13 +358,14 @@ def verify(directory: Path, expected: dict[str, _Expected], model: HubModel) -> 
                 )
             record["git_sha1"] = actual
         records[name] = record
+    kind = backend_kind(model.backend)
     try:
-        for path in model_files(directory, confined=True):
+        for path in kind.model_files(directory, confined=True):
             records.setdefault(path.relative_to(directory).as_posix(), {"size": path.stat().st_size})
     except ModelLoadError as exc:
         raise HubDownloadError(
-            f"{_what(model)}: not a usable Bergamot model: {exc}",
-            f"{_what(model)}: not a usable Bergamot model: {exc.detail}",
+            f"{_what(model)}: not a usable {kind.label} model: {exc}",
+            f"{_what(model)}: not a usable {kind.label} model: {exc.detail}",
         ) from None
     return records
 

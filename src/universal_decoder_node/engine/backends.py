@@ -1,0 +1,60 @@
+"""The backends a pair may name (``models.pairs.<pair>.backend``), and what each needs before loading.
+
+Everything outside engine/ reaches a backend through these functions, by name: the worker
+builds backends with ``create_backend`` and prepares its process with ``prepare_process``;
+the model store checks a download with ``backend_kind(name).model_files``. Adding an engine
+means writing its module (a ``Backend`` and a ``BackendKind``) and listing its kind in
+``_BUILT_IN``.
+"""
+
+from __future__ import annotations
+
+from .base import Backend, BackendKind, UnknownBackendError
+from .bergamot import BERGAMOT
+
+DEFAULT_BACKEND = BERGAMOT.name
+
+_BUILT_IN = (BERGAMOT,)
+_KINDS: dict[str, BackendKind] = {kind.name: kind for kind in _BUILT_IN}
+
+
+def register_backend(kind: BackendKind) -> None:
+    """Make ``kind`` available by its name; raises ValueError if the name is taken."""
+    if kind.name in _KINDS:
+        raise ValueError(f"a backend named {kind.name!r} is already registered")
+    _KINDS[kind.name] = kind
+
+
+def unregister_backend(name: str) -> None:
+    """Forget a backend added with ``register_backend``; the built-in ones stay."""
+    if any(kind.name == name for kind in _BUILT_IN):
+        raise ValueError(f"backend {name!r} is built in")
+    _KINDS.pop(name, None)
+
+
+def backend_names() -> list[str]:
+    return sorted(_KINDS)
+
+
+def backend_kind(name: str) -> BackendKind:
+    """The backend called ``name``; raises UnknownBackendError listing the available ones."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise UnknownBackendError(name, list(_KINDS)) from None
+
+
+def create_backend(name: str, *, threads: int) -> Backend:
+    """A new backend called ``name`` translating on ``threads`` threads; raises UnknownBackendError."""
+    return backend_kind(name).create(threads=threads)
+
+
+def prepare_process() -> dict[str, str]:
+    """Apply every backend's process setup (environment its native library reads once); returns it.
+
+    Call it in an inference worker before any model loads.
+    """
+    applied: dict[str, str] = {}
+    for kind in _KINDS.values():
+        applied.update(kind.prepare_process())
+    return applied

@@ -1,0 +1,198 @@
+"""How BatchTranslator hands segments to ``Model.translate_batch``: in turn, per model, up to its batch size.
+
+A unit test of the scheduler, so the models are deterministic stand-ins that record each call
+(the real Bergamot engine, batch size 1, is exercised in test_translator.py and the node tests).
+One translation thread and a single ``submit`` make the order of calls exact.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from universal_decoder_node.engine import (
+    BatchTranslator,
+    DeadlinePassed,
+    EngineError,
+    JobResult,
+    PairRegistry,
+    TranslationFailed,
+    TranslationJob,
+)
+
+Calls = list[tuple[str, list[str]]]
+
+
+class RecordingModel:
+    """Upper-cases each segment; a segment containing "bad" fails alone, "crash" fails the call."""
+
+    def __init__(self, pair: str, batch: int, calls: Calls, lock: threading.Lock) -> None:
+        self.pair = pair
+        self.max_batch_segments = batch
+        self._calls = calls
+        self._lock = lock
+
+    def translate_batch(self, segments: Sequence[str]) -> list[str | EngineError]:
+        with self._lock:
+            self._calls.append((self.pair, list(segments)))
+        if any("crash" in s for s in segments):
+            raise RuntimeError("the engine fell over")
+        if any("short" in s for s in segments):
+            return [s.upper() for s in segments[1:]]
+        return [TranslationFailed(f"cannot translate {s!r}") if "bad" in s else s.upper() for s in segments]
+
+    def memory_bytes(self) -> int:
+        return 1
+
+    def close(self) -> None:
+        pass
+
+
+class RecordingBackend:
+    name = "recording"
+
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+        self.calls: Calls = []
+        self._lock = threading.Lock()
+
+    def load(self, directory: Path) -> RecordingModel:
+        return RecordingModel(directory.name, self.batch, self.calls, self._lock)
+
+    def settings(self) -> dict[str, object]:
+        return {"backend": self.name}
+
+
+class Source:
+    backend = "recording"
+
+    def __init__(self, pair: str) -> None:
+        self.pair = pair
+
+    def directory(self) -> Path:
+        return Path("/models") / self.pair
+
+    def describe(self) -> dict[str, object]:
+        return {"source": "test"}
+
+
+def make_translator(batch: int) -> tuple[BatchTranslator, RecordingBackend]:
+    backend = RecordingBackend(batch)
+    registry = PairRegistry({pair: Source(pair) for pair in ("aa-bb", "cc-dd")}, backend)
+    return BatchTranslator(registry, threads=1), backend
+
+
+@pytest.fixture
+def batched() -> Iterator[tuple[BatchTranslator, RecordingBackend]]:
+    translator, backend = make_translator(batch=4)
+    yield translator, backend
+    translator.close()
+
+
+def test_segments_are_batched_in_turn_from_the_jobs_of_one_model(
+    batched: tuple[BatchTranslator, RecordingBackend],
+) -> None:
+    translator, backend = batched
+    results = translator.translate(
+        [
+            TranslationJob("aa-bb", ["a1-0", "a1-1", "a1-2"]),
+            TranslationJob("cc-dd", ["b1-0", "b1-1"]),
+            TranslationJob("aa-bb", ["a2-0"]),
+            TranslationJob("aa-bb", ["a3-0", "a3-1"]),
+        ]
+    )
+    assert backend.calls == [
+        ("aa-bb", ["a1-0", "a2-0", "a3-0", "a1-1"]),  # one segment per job in turn, up to 4
+        ("cc-dd", ["b1-0", "b1-1"]),  # the other model's job, which was next in turn
+        ("aa-bb", ["a3-1", "a1-2"]),
+    ]
+    assert results == [["A1-0", "A1-1", "A1-2"], ["B1-0", "B1-1"], ["A2-0"], ["A3-0", "A3-1"]]
+    assert translator.backlog == 0
+
+
+def test_a_job_alone_fills_the_batch_with_its_own_segments(
+    batched: tuple[BatchTranslator, RecordingBackend],
+) -> None:
+    translator, backend = batched
+    (result,) = translator.translate([TranslationJob("aa-bb", [f"s{i}" for i in range(10)])])
+    assert [len(segments) for _, segments in backend.calls] == [4, 4, 2]
+    assert result == [f"S{i}" for i in range(10)]
+
+
+def test_batch_size_one_hands_out_one_segment_per_job_in_turn() -> None:
+    translator, backend = make_translator(batch=1)
+    try:
+        translator.translate(
+            [TranslationJob("aa-bb", ["a1-0", "a1-1"]), TranslationJob("cc-dd", ["b1-0", "b1-1"])]
+        )
+    finally:
+        translator.close()
+    assert backend.calls == [
+        ("aa-bb", ["a1-0"]),
+        ("cc-dd", ["b1-0"]),
+        ("aa-bb", ["a1-1"]),
+        ("cc-dd", ["b1-1"]),
+    ]
+
+
+def test_a_segment_the_model_fails_fails_only_its_own_job(
+    batched: tuple[BatchTranslator, RecordingBackend],
+) -> None:
+    translator, backend = batched
+    good, bad, other = translator.translate(
+        [
+            TranslationJob("aa-bb", ["one", "two"]),
+            TranslationJob("aa-bb", ["a bad one", "fine"]),
+            TranslationJob("aa-bb", ["three"]),
+        ]
+    )
+    assert backend.calls[0] == ("aa-bb", ["one", "a bad one", "three", "two"])  # all in one call
+    assert good == ["ONE", "TWO"] and other == ["THREE"]
+    assert isinstance(bad, TranslationFailed) and "a bad one" in str(bad)
+
+
+@pytest.mark.parametrize(
+    ("poison", "message"),
+    [("crash", "translation failed: the engine fell over"), ("short", "answered 1 results for 2 sentences")],
+)
+def test_a_call_that_fails_whole_fails_the_jobs_in_it_and_the_thread_carries_on(
+    batched: tuple[BatchTranslator, RecordingBackend], poison: str, message: str
+) -> None:
+    translator, _ = batched
+    results = translator.translate([TranslationJob("aa-bb", [poison]), TranslationJob("aa-bb", ["x"])])
+    for result in results:
+        assert isinstance(result, TranslationFailed) and message in str(result)
+    assert translator.translate([TranslationJob("aa-bb", ["after"])]) == [["AFTER"]]
+
+
+def test_a_job_past_its_deadline_is_left_out_of_the_batch(
+    batched: tuple[BatchTranslator, RecordingBackend],
+) -> None:
+    translator, backend = batched
+    done = threading.Event()
+    answers: dict[int, tuple[JobResult, int]] = {}
+
+    def record(index: int, result: JobResult, segments: int) -> None:
+        answers[index] = (result, segments)
+        if len(answers) == 3:
+            done.set()
+
+    translator.submit(
+        [
+            TranslationJob("aa-bb", ["a1-0", "a1-1"]),
+            TranslationJob("aa-bb", ["late-0", "late-1"], deadline=time.monotonic() - 1),
+            TranslationJob("aa-bb", ["a2-0"], cancelled=lambda: True),
+        ],
+        record,
+    )
+    assert done.wait(10)
+    assert backend.calls == [("aa-bb", ["a1-0", "a1-1"])]
+    assert answers[0] == (["A1-0", "A1-1"], 2)
+    late, late_count = answers[1]
+    assert isinstance(late, DeadlinePassed) and late_count == 0
+    assert answers[2][1] == 0 and "closed the request" in str(answers[2][0])
+    assert translator.backlog == 0
