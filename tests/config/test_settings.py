@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import UDN
+from tests.support import UDN
 from universal_decoder_node.config import (
     CONFIG_ENV,
     DEFAULT_CONFIG_YAML,

@@ -6,7 +6,6 @@ import gc
 import os
 import sys
 import threading
-import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import eventually
 from universal_decoder_node.config import MemorySettings, load_settings
 from universal_decoder_node.engine import BergamotBackend, PairRegistry
 from universal_decoder_node.models import pair_sources
@@ -176,10 +176,7 @@ def test_monitor_samples_in_a_background_thread() -> None:
     m = manager(monitoring_interval_seconds=0.05)
     assert m.start_monitoring() is True
     try:
-        deadline = time.monotonic() + 10
-        while len(m.history()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert len(m.history()) >= 3
+        eventually(lambda: len(m.history()) >= 3, 10, "three samples of the monitor", interval=0.02)
         assert m.monitoring
         assert any(t.name == "udn-memory-monitor" for t in threading.enumerate())
     finally:
