@@ -97,7 +97,8 @@ def traced_app(api: TranslationAPI) -> FastAPI:
     @app.post("/translate")
     def translate(body: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()
-        item = {"pair": "en-pt", "texts": [body["q"]], "deadline": now + 30, "enqueued": now}
+        # Queued a quarter of a second ago, so that the batch span's queue wait has a floor to check.
+        item = {"pair": "en-pt", "texts": [body["q"]], "deadline": now + 30, "enqueued": now - 0.25}
         item.update(tracing.trace_headers())  # as serving.routes.TranslationSpec.submit does
         (result,) = api.predict([item])
         return result
@@ -149,7 +150,7 @@ def test_request_batch_and_inference_spans_continue_the_callers_trace(
     assert inference.parent is not None and inference.parent.span_id == batch.context.span_id
     assert batch.attributes is not None and batch.attributes["udn.pair"] == "en-pt"
     assert batch.attributes["udn.batch.size"] == 1
-    assert batch.attributes["udn.queue.wait_ms"] >= 0
+    assert batch.attributes["udn.queue.wait_ms"] >= 250  # measured from the item's enqueue time
     assert server.resource.attributes["service.name"] == "decoder-node"
 
 
