@@ -2,7 +2,7 @@
 
 Three measurements, each against a baseline measured in the same run:
 
-1. Added latency: sequential requests on loopback to a trivial node (``bench/fake_node.py``)
+1. Added latency: sequential requests on loopback to a trivial node (``tests/support/fake_node.py``)
    directly, and through ``udn coordinator`` (file-only state, no key; and, when a Redis answers,
    with Redis state and an API key under a per-key limit, which costs two Redis round trips).
    The target is a p50 overhead of at most 2 ms.
@@ -56,7 +56,7 @@ def start_fake_node(
     started: list[Server], workdir: Path, coordinator: str | None = None, node_id: str = ""
 ) -> str:
     port = free_port()
-    command = [sys.executable, str(ROOT / "bench" / "fake_node.py"), "--port", str(port)]
+    command = [sys.executable, str(ROOT / "tests" / "support" / "fake_node.py"), "--port", str(port)]
     if coordinator:
         command += ["--coordinator", coordinator, "--token", NODE_TOKEN, "--node-id", node_id]
     url = f"http://127.0.0.1:{port}"

@@ -55,7 +55,16 @@ class HubProcess:
         port = self.url.rsplit(":", 1)[1]
         repos = [f"{REPO}={enpt}@v1", f"{COLD_REPO}={enpt}@v1"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakehub", "--port", port, "--mb-per-s", str(mb_per_s), *repos],
+            [
+                sys.executable,
+                "-m",
+                "tests.support.fakehub",
+                "--port",
+                port,
+                "--mb-per-s",
+                str(mb_per_s),
+                *repos,
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

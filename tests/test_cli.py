@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import UDN, NodeProcess, free_port
-from tests.texts import BEACH_EN
+from tests.support import BEACH_EN, UDN, NodeProcess, free_port
 from universal_decoder_node.cli import main
 
 

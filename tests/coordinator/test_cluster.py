@@ -10,9 +10,15 @@ import httpx
 import lz4.frame
 import msgpack
 
-from tests.conftest import UDN
-from tests.coordinator.conftest import ADMIN, ADMIN_TOKEN, NODE_TOKEN, Cluster, coordinator_env
-from tests.coordinator.test_limits import away_from_a_window_edge
+from tests.support import (
+    ADMIN,
+    ADMIN_TOKEN,
+    NODE_TOKEN,
+    UDN,
+    Cluster,
+    away_from_a_window_edge,
+    coordinator_env,
+)
 
 TEXT = {"q": "The weather is nice today, so we are going to the beach.", "source": "en", "target": "pt"}
 

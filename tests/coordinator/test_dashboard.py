@@ -14,7 +14,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.coordinator.conftest import Cluster
+from tests.support import Cluster
 
 CHROMIUM_FLAGS = (
     "--headless",

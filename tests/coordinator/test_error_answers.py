@@ -7,8 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
-from tests.coordinator.conftest import ADMIN, NODE_TOKEN, start_coordinator
+from tests.support import ADMIN, NODE_TOKEN, free_port, start_coordinator
 
 TEXT = {"q": "Hello.", "source": "en", "target": "pt"}
 

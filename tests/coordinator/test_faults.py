@@ -6,69 +6,25 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import redis
 
-from tests.conftest import free_port
-from tests.coordinator.conftest import (
+from tests.support import (
+    TEXT,
     Cluster,
     CoordinatorProcess,
+    Load,
     RedisServer,
+    eventually,
+    free_port,
     start_coordinator,
     start_registered_node,
-    wait_for,
 )
 from universal_decoder_node.coordinator.records import KeyRecord, NodeRecord
 from universal_decoder_node.coordinator.snapshot import Snapshot, read_snapshot, write_snapshot
-
-TEXT = {"q": "Good morning, how are you today?", "source": "en", "target": "pt"}
-
-
-class Load:
-    """Clients translating through a coordinator until stopped (or a bounded time), recording every answer."""
-
-    def __init__(self, url: str, clients: int = 3, max_seconds: float = 120) -> None:
-        self.url = url
-        self.codes: list[int] = []
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._deadline = time.monotonic() + max_seconds
-        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(60)
-
-    def _client(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            while not self._stop.is_set() and time.monotonic() < self._deadline:
-                try:
-                    response = client.post(self.url + "/translate", json=TEXT)
-                    code, failure = response.status_code, response.text
-                except httpx.HTTPError as exc:
-                    code, failure = -1, repr(exc)
-                with self._lock:
-                    self.codes.append(code)
-                    if code != 200:
-                        self.failures.append(f"{code}: {failure}")
-
-    def more(self, count: int, timeout: float = 60) -> None:
-        """Wait until ``count`` more answers have come back."""
-        target = len(self.codes) + count
-        wait_for(
-            lambda: len(self.codes) >= target, timeout, lambda: f"load stalled at {len(self.codes)} answers"
-        )
 
 
 def metric(coordinator: CoordinatorProcess, name: str) -> float:
@@ -83,7 +39,7 @@ def test_killing_a_node_under_load_costs_clients_nothing(cluster: Cluster) -> No
     node = start_registered_node(cluster.tmp_path, coordinator, "node-c")
     retries = metric(coordinator, "udn_coordinator_retries_total")
     with Load(coordinator.url, clients=4) as load:
-        wait_for(
+        eventually(
             lambda: any(n["id"] == "node-c" and n["requests"] > 0 for n in coordinator.status()["nodes"]), 60
         )
         os.killpg(node.process.pid, signal.SIGKILL)  # the node and its workers, with no goodbye
@@ -92,10 +48,10 @@ def test_killing_a_node_under_load_costs_clients_nothing(cluster: Cluster) -> No
     assert load.failures == [], load.failures[:5]
     assert set(load.codes) == {200}
     assert metric(coordinator, "udn_coordinator_retries_total") > retries  # the failures were retried
-    wait_for(
+    eventually(
         lambda: "node node-c expired" in coordinator.log() and "node-c" not in coordinator.node_ids(),
         30,
-        "the killed node never expired",
+        "the killed node to expire",
     )
 
 
@@ -104,7 +60,7 @@ def test_a_node_that_stops_cleanly_deregisters_at_once(cluster: Cluster) -> None
     assert node.stop() == 0
     assert "node-d" not in cluster.coordinator.node_ids()
     # The graceful path ends the node's API server and inference worker too: nothing is orphaned.
-    wait_for(lambda: not _group_alive(node.process.pid), 20, "the node left processes behind")
+    eventually(lambda: not _group_alive(node.process.pid), 20, "the node's processes to end")
     log = cluster.coordinator.log()
     assert "node node-d deregistered" in log and "node node-d expired" not in log
 
@@ -127,24 +83,30 @@ def test_losing_redis_under_load(tmp_path: Path, own_redis: RedisServer) -> None
         with Load(coordinator.url, clients=2) as load:
             load.more(5)
             own_redis.stop()
-            wait_for(
-                lambda: not coordinator.status()["state"]["redis_available"], 15, "Redis loss not noticed"
+            eventually(
+                lambda: not coordinator.status()["state"]["redis_available"],
+                15,
+                "the coordinator to notice Redis is lost",
             )
             key = coordinator.create_key(name="made while Redis was away")["key"]
             # Read after the key exists: a mirror written in between could predate the key.
             version = coordinator.status()["state"]["mirror_version"]
             load.more(10)  # routing goes on
-            wait_for(
+            eventually(
                 lambda: coordinator.status()["state"]["mirror_version"] > version,
                 15,
-                "the state file was not written while Redis was away",
+                "the state file to be written while Redis is away",
             )
             snapshot = read_snapshot(coordinator.state_file)
             assert snapshot is not None and "node-e" in snapshot.nodes
             digest = hashlib.sha256(key.encode()).hexdigest()
             assert digest in snapshot.keys
             own_redis.start()  # empty: it keeps nothing on disk
-            wait_for(lambda: coordinator.status()["state"]["redis_available"], 15, "Redis return not noticed")
+            eventually(
+                lambda: coordinator.status()["state"]["redis_available"],
+                15,
+                "the coordinator to notice Redis is back",
+            )
             load.more(5)
         assert set(load.codes) == {200}, load.failures[:5]
         client = redis.Redis.from_url(own_redis.url, decode_responses=True)

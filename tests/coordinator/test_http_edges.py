@@ -12,9 +12,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import RawConnection, http_request
-from tests.coordinator.conftest import CoordinatorProcess, start_coordinator, wait_for
-from tests.serving.helpers import metric_samples, sample
+from tests.support import (
+    CoordinatorProcess,
+    RawConnection,
+    eventually,
+    http_request,
+    metric_samples,
+    sample,
+    start_coordinator,
+)
 
 JSON = {"Content-Type": "application/json"}
 HUGE_INTEGER = b'{"q": "Hi.", "source": "en", "target": "pt", "api_key": ' + b"1" * 4301 + b"}"
@@ -86,10 +92,10 @@ def test_a_client_gone_mid_body_is_counted_499(coordinator: CoordinatorProcess) 
         head = http_request("POST", "/translate", b"x" * 100_000, JSON)
         conn.send(head[: len(head) - 99_000])
     name = "udn_coordinator_requests_total"
-    wait_for(
+    eventually(
         lambda: sample(metric_samples(coordinator.url), name, endpoint="/translate", code="499") == 1,
         30,
-        lambda: f"no 499 counted:\n{coordinator.log()}",
+        lambda: f"a 499 to be counted:\n{coordinator.log()}",
     )
     assert sample(metric_samples(coordinator.url), name, endpoint="/translate", code="500") == 0
     assert "Traceback" not in coordinator.log()

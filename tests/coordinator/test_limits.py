@@ -4,14 +4,19 @@ process without Redis."""
 from __future__ import annotations
 
 import asyncio
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
-from tests.coordinator.conftest import CoordinatorProcess, RedisServer, start_coordinator, wait_for
-from tests.coordinator.test_snapshot import key
+from tests.support import (
+    CoordinatorProcess,
+    RedisServer,
+    away_from_a_window_edge,
+    eventually,
+    start_coordinator,
+)
+from tests.support.records import key
 from universal_decoder_node.config import CoordinatorSettings
 from universal_decoder_node.coordinator.limits import WINDOW, RateLimiter
 from universal_decoder_node.coordinator.records import KeyRecord
@@ -20,13 +25,6 @@ from universal_decoder_node.coordinator.state import StateStore
 
 def limited(rpm: int | None = None, cpm: int | None = None) -> KeyRecord:
     return key().model_copy(update={"requests_per_minute": rpm, "characters_per_minute": cpm})
-
-
-def away_from_a_window_edge(margin: float = 5.0) -> None:
-    """Counts are per minute: start a burst where it cannot straddle two windows."""
-    into = time.time() % WINDOW
-    if into > WINDOW - margin:
-        time.sleep(WINDOW - into + 0.05)
 
 
 def replicas(tmp_path: Path, redis_url: str, prefix: str) -> tuple[StateStore, StateStore]:
@@ -156,12 +154,14 @@ def test_limits_stay_exact_after_redis_restarts(tmp_path: Path, own_redis: Redis
         assert set(burst(coordinators, warm, 40)) == {503}
         own_redis.kill()
         for coordinator in coordinators:
-            wait_for(
-                lambda c=coordinator: not redis_state(c)["redis_available"], 15, "Redis loss not noticed"
+            eventually(
+                lambda c=coordinator: not redis_state(c)["redis_available"], 15, "Redis loss to be noticed"
             )
         own_redis.start()  # empty, on the same port: every pooled connection is dead
         for coordinator in coordinators:
-            wait_for(lambda c=coordinator: redis_state(c)["redis_available"], 15, "Redis return not noticed")
+            eventually(
+                lambda c=coordinator: redis_state(c)["redis_available"], 15, "Redis return to be noticed"
+            )
         away_from_a_window_edge(margin=15)
         codes = burst(coordinators, key, sent)
         assert codes.count(503) == limit and codes.count(429) == sent - limit, codes
@@ -200,7 +200,9 @@ def test_a_quick_redis_restart_is_noticed_once_and_loses_no_key(
         for _ in range(5):
             assert set(burst(coordinators, key, 40)) == {503}
         for coordinator in coordinators:
-            wait_for(lambda c=coordinator: redis_state(c)["redis_available"], 15, "Redis return not noticed")
+            eventually(
+                lambda c=coordinator: redis_state(c)["redis_available"], 15, "Redis return to be noticed"
+            )
         assert set(burst(coordinators, key, 40)) == {503}
         for coordinator in coordinators:
             assert_noticed_once(coordinator)

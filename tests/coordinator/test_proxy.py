@@ -1,5 +1,5 @@
 """Forwarding details that a real node cannot be made to show on demand, with the fake node of
-``bench/fake_node.py`` (it speaks the node's protocol and registers like one): traceparent
+``tests/support/fake_node.py`` (it speaks the node's protocol and registers like one): traceparent
 forwarding, a node answering 5xx, circuits opening, 503 with Retry-After, the client's API key kept
 from nodes, and a node's claimed capacity capped."""
 
@@ -15,22 +15,21 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port
-from tests.coordinator.conftest import NODE_TOKEN, CoordinatorProcess, start_coordinator, wait_for
+from tests.support import NODE_TOKEN, ROOT, CoordinatorProcess, eventually, free_port, start_coordinator
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 TEXT = {"q": "Hello.", "source": "en", "target": "pt"}
 
 
 def start_fake_node(coordinator: CoordinatorProcess, node_id: str, *args: str) -> subprocess.Popen[bytes]:
-    script = str(ROOT / "bench" / "fake_node.py")
+    script = str(ROOT / "tests" / "support" / "fake_node.py")
     options = ["--port", str(free_port()), "--node-id", node_id, "--coordinator", coordinator.url]
     process = subprocess.Popen(
         [sys.executable, script, *options, "--token", NODE_TOKEN, *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(lambda: node_id in coordinator.node_ids(), 60, f"fake node {node_id} did not register")
+    eventually(lambda: node_id in coordinator.node_ids(), 60, f"fake node {node_id} to register")
     return process
 
 
@@ -63,7 +62,7 @@ def test_traceparent_travels_and_failing_nodes_are_retried_then_cut_off(
         assert 'udn_coordinator_node_circuit_state{node="bad"} 2.0' in metrics
         good.terminate()  # it deregisters on the way out
         good.wait(30)
-        wait_for(lambda: "good" not in coordinator.node_ids(), 30)
+        eventually(lambda: "good" not in coordinator.node_ids(), 30, "the stopped node to deregister")
         refused = httpx.post(coordinator.url + "/translate", json=TEXT, timeout=30)
         assert refused.status_code == 503, refused.text
         assert "circuits are open" in refused.json()["error"]

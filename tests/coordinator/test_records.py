@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.coordinator.test_snapshot import key, node
+from tests.support.records import key, node
 from universal_decoder_node.coordinator.records import merge_keys, newer_node
 
 

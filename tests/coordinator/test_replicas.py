@@ -9,16 +9,17 @@ from pathlib import Path
 import httpx
 import redis
 
-from tests.conftest import start_node
-from tests.coordinator.conftest import (
+from tests.support import (
     FAST,
     NODE_CONFIG,
     NODE_TOKEN,
+    TEXT,
     CoordinatorProcess,
+    Load,
+    eventually,
     start_coordinator,
-    wait_for,
+    start_node,
 )
-from tests.coordinator.test_faults import TEXT, Load
 from universal_decoder_node.coordinator.records import NodeRecord
 
 
@@ -48,24 +49,24 @@ def test_the_surviving_coordinator_keeps_routing_to_a_node_registered_with_both(
             env={"UDN_NODE_TOKEN": NODE_TOKEN},
             args=["--coordinator", f"{doomed.url},{survivor.url}/"],
         )
-        wait_for(
+        eventually(
             lambda: all("both" in c.node_ids() for c in coordinators),
             30,
-            lambda: f"the node did not register:\n{node.log()}",
+            lambda: f"the node to register with both:\n{node.log()}",
         )
 
         with Load(survivor.url, clients=2) as load:
-            wait_for(lambda: len(load.codes) >= 5, 60, "no request answered before the kill")
+            eventually(lambda: len(load.codes) >= 5, 60, "a request to be answered before the kill")
             doomed.process.kill()  # SIGKILL: no clean shutdown
             doomed.process.wait(10)
             killed_at = time.time()
             # Without a heartbeat the node would expire node_expiry seconds after the kill: wait
             # until Redis holds a heartbeat taken after that point (only the survivor can take it).
             expired_by = killed_at + FAST["node_expiry"] + FAST["heartbeat_interval"]
-            wait_for(
+            eventually(
                 lambda: (seen_at(redis_url, redis_prefix, "both") or 0) > expired_by,
                 60,
-                lambda: f"the node stopped heartbeating after the kill:\n{node.log()}\n{survivor.log()}",
+                lambda: f"a heartbeat taken after the kill:\n{node.log()}\n{survivor.log()}",
             )
             load.more(5)
         assert load.failures == [], load.failures[:5]
@@ -77,7 +78,11 @@ def test_the_surviving_coordinator_keeps_routing_to_a_node_registered_with_both(
 
         # A clean stop still deregisters from the survivor, the dead coordinator notwithstanding.
         node.stop()
-        wait_for(lambda: "both" not in survivor.node_ids(), 30, lambda: survivor.log())
+        eventually(
+            lambda: "both" not in survivor.node_ids(),
+            30,
+            lambda: f"the node to deregister:\n{survivor.log()}",
+        )
     finally:
         if node is not None:
             node.stop()

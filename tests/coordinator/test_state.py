@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.coordinator.conftest import RedisServer
-from tests.coordinator.test_snapshot import key, node
+from tests.support import RedisServer
+from tests.support.records import key, node
 from universal_decoder_node.config import CoordinatorSettings
 from universal_decoder_node.coordinator.records import KeyRecord, NodeRecord
 from universal_decoder_node.coordinator.snapshot import Snapshot, read_snapshot, write_snapshot

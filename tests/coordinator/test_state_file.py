@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
-from tests.coordinator.conftest import ADMIN, CoordinatorProcess, start_coordinator, wait_for
+from tests.support import ADMIN, CoordinatorProcess, eventually, free_port, start_coordinator
 from universal_decoder_node.coordinator.snapshot import SnapshotUntrusted, read_snapshot
 
 SECRET = "a-state-secret-of-32-characters!"
@@ -183,7 +182,11 @@ def test_an_unsigned_state_file_is_used_with_a_warning_and_signed_when_next_writ
     try:
         assert f"state file {state} is not signed; it is used, and signed when next written" in second.log()
         assert admitted(second, created["key"])
-        wait_for(lambda: json.loads(state.read_text())["checksum"].startswith("hmac-sha256:"), 15)
+        eventually(
+            lambda: json.loads(state.read_text())["checksum"].startswith("hmac-sha256:"),
+            15,
+            "the state file to be signed",
+        )
     finally:
         second.stop()
     snapshot = read_snapshot(state, SECRET)

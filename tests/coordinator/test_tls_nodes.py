@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import trustme
 
-from tests.coordinator.conftest import drop_prefix, new_prefix, start_coordinator, start_registered_node
+from tests.support import drop_prefix, new_prefix, start_coordinator, start_registered_node
 
 
 def test_a_tls_node_registers_an_https_url_and_serves_through_the_coordinator(

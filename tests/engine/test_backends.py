@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import UDN
+from tests.support import UDN
 from universal_decoder_node.config import ConfigError, load_settings
 from universal_decoder_node.engine import (
     DEFAULT_BACKEND,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.texts import BEACH_EN as BEACH
-from tests.texts import LONG_PARAGRAPH
+from tests.support import BEACH_EN as BEACH
+from tests.support import LONG_PARAGRAPH
 from universal_decoder_node.engine import (
     BatchTranslator,
     BergamotBackend,

@@ -6,11 +6,10 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-from tests.fakehub import FakeHub
-from tests.models.conftest import BROKEN_REPO, REPO, commit_of, hub_env, udn, write_config
+from tests.support import eventually, udn, write_config
+from tests.support.fakehub import BROKEN_REPO, REPO, FakeHub, commit_of, hub_env
 from universal_decoder_node.models import ModelStore, RepoRef
 
 WEIGHTS = "model.enpt.intgemm.alphas.bin"
@@ -96,11 +95,12 @@ def test_killed_download_leaves_nothing_loadable_and_is_redone(tmp_path: Path, h
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while hub.file_downloads("model.pten.intgemm.alphas.bin") == 0:
-            assert time.monotonic() < deadline, "the download never started"
+
+        def download_started() -> bool:
             assert process.poll() is None, "pull exited early"
-            time.sleep(0.05)
+            return hub.file_downloads("model.pten.intgemm.alphas.bin") > 0
+
+        eventually(download_started, 60, "the download to start", interval=0.05)
     finally:
         process.kill()
         process.wait(10)
@@ -125,10 +125,12 @@ def test_concurrent_pulls_on_one_host_download_once(tmp_path: Path, hub: FakeHub
         with log.open("w") as out:
             processes.append(subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out, stderr=out))
     try:
-        deadline = time.monotonic() + 90
-        while sum("waiting for another process downloading" in log.read_text() for log in logs) < 2:
-            assert time.monotonic() < deadline, [log.read_text() for log in logs]
-            time.sleep(0.05)
+        eventually(
+            lambda: sum("waiting for another process downloading" in log.read_text() for log in logs) >= 2,
+            90,
+            lambda: f"two pulls to wait for the first: {[log.read_text() for log in logs]}",
+            interval=0.05,
+        )
         hub.gate.set()
         codes = [p.wait(120) for p in processes]
     finally:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fakehub import FakeHub
-from tests.models.conftest import REPO, commit_of, hub_env, udn
+from tests.support import udn
+from tests.support.fakehub import REPO, FakeHub, commit_of, hub_env
 from universal_decoder_node.engine import bundled_model_dirs
 from universal_decoder_node.models import ModelStore
 

@@ -11,25 +11,26 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import NodeProcess, start_node, wait_until_ready
-from tests.fakehub import FakeHub
-from tests.models.conftest import ADMIN_TOKEN, BROKEN_REPO, REPO, hub_env, udn
-from tests.serving.helpers import metric_samples, sample
+from tests.support import (
+    ADMIN,
+    NodeProcess,
+    eventually,
+    metric_samples,
+    sample,
+    start_node,
+    translate,
+    udn,
+    wait_until_ready,
+)
+from tests.support.fakehub import BROKEN_REPO, REPO, FakeHub, hub_env
 from universal_decoder_node.engine import bundled_model_dirs
 from universal_decoder_node.models import ModelStore
 
 WEIGHTS = "model.enpt.intgemm.alphas.bin"
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+GREETING = "Good morning, my friend."
+V1_ANSWER = {"translatedText": "Bom dia, meu amigo."}  # REPO@v1, en-es here, holds the en->pt model
 HOSTILE = "test-org/hostile"
 FLAKY = "test-org/flaky"
-
-
-def _translate(
-    node: NodeProcess, source: str, target: str, text: str = "Good morning, my friend."
-) -> httpx.Response:
-    return httpx.post(
-        node.url + "/translate", json={"q": text, "source": source, "target": target}, timeout=90
-    )
 
 
 def _models(node: NodeProcess) -> dict[str, Any]:
@@ -41,13 +42,6 @@ def _models(node: NodeProcess) -> dict[str, Any]:
 def _states(node: NodeProcess) -> dict[str, str]:
     """Per pair, its state in the node's only worker."""
     return {pair: next(iter(info["workers"].values()))["state"] for pair, info in _models(node).items()}
-
-
-def _wait_for(condition: Any, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_on_demand_loading_eviction_and_admin(tmp_path: Path, hub: FakeHub) -> None:
@@ -68,10 +62,10 @@ def test_on_demand_loading_eviction_and_admin(tmp_path: Path, hub: FakeHub) -> N
 
         items_before = sample(metric_samples(node.url), "udn_batch_size_sum")
         with ThreadPoolExecutor(6) as pool:
-            waiting = [pool.submit(_translate, node, "en", "es") for _ in range(6)]
-            _wait_for(lambda: hub.file_downloads(WEIGHTS) >= 1, "the download to start")
+            waiting = [pool.submit(translate, node.url, GREETING, "en", "es", timeout=90) for _ in range(6)]
+            eventually(lambda: hub.file_downloads(WEIGHTS) >= 1, 60, "the download to start", interval=0.05)
             # en-es is downloading: a loaded pair is still served, promptly.
-            served = _translate(node, "en", "pt")
+            served = translate(node.url, GREETING, "en", "pt", timeout=90)
             assert served.status_code == 200 and "Bom dia" in served.json()["translatedText"]
             assert not any(f.done() for f in waiting)
             assert _states(node)["en-es"] == "loading"
@@ -89,7 +83,7 @@ def test_on_demand_loading_eviction_and_admin(tmp_path: Path, hub: FakeHub) -> N
 
         # A corrupt download answers a clear 503 and leaves nothing loadable behind.
         hub.corrupt.add(WEIGHTS)
-        broken = _translate(node, "en", "de")
+        broken = translate(node.url, GREETING, "en", "de", timeout=90)
         assert broken.status_code == 503
         assert f"'en-de' from {BROKEN_REPO}@main: {WEIGHTS} is corrupt" in broken.json()["error"]
         assert [s.repo_id for s in ModelStore(tmp_path / "store").snapshots()] == [REPO]
@@ -98,10 +92,10 @@ def test_on_demand_loading_eviction_and_admin(tmp_path: Path, hub: FakeHub) -> N
 
         # max_loaded=3: en-pt, pt-en (loaded at start), en-es. en-fr (stored already) evicts pt-en,
         # which has not been used since the warm-up; then pt-en evicts en-pt, now the least recent.
-        assert _translate(node, "en", "fr").status_code == 200
+        assert translate(node.url, GREETING, "en", "fr", timeout=90).status_code == 200
         states = _states(node)
         assert [p for p, s in sorted(states.items()) if s == "loaded"] == ["en-es", "en-fr", "en-pt"]
-        assert _translate(node, "pt", "en", "Bom dia.").status_code == 200
+        assert translate(node.url, "Bom dia.", "pt", "en", timeout=90).status_code == 200
         states = _states(node)
         assert [p for p, s in sorted(states.items()) if s == "loaded"] == ["en-es", "en-fr", "pt-en"]
         assert hub.file_downloads(WEIGHTS, REPO) == 1, "en-fr shares en-es's stored snapshot"
@@ -132,7 +126,7 @@ def test_on_demand_loading_eviction_and_admin(tmp_path: Path, hub: FakeHub) -> N
         assert "failed" in rows["en-de"] and "no" in rows["en-de"]
 
         # An unknown pair is a 400 that lists what can be served.
-        response = _translate(node, "en", "xx")
+        response = translate(node.url, GREETING, "en", "xx", timeout=90)
         assert response.status_code == 400
         assert "available pairs: en-de, en-es, en-fr, en-pt, pt-en" in response.json()["error"]
     finally:
@@ -147,8 +141,9 @@ def test_prewarm_gates_ready_and_a_cached_restart_needs_no_network(tmp_path: Pat
     hub.gate = threading.Event()
     node = start_node(tmp_path, config, env=hub_env(tmp_path, hub), wait_ready=False)
     try:
-        _wait_for(lambda: hub.file_downloads(WEIGHTS) >= 1, "the pre-warm download to start")
-        # While the pre-warm pair downloads, the node is not ready (not even listening, or a 503).
+        eventually(lambda: hub.file_downloads(WEIGHTS) >= 1, 60, "the pre-warm download to start", 0.05)
+        # While the pre-warm pair downloads, the node is not ready (not even listening, or a 503):
+        # asked ten times over about a second, the pause between asks being part of the check.
         for _ in range(10):
             with contextlib.suppress(httpx.TransportError):
                 assert httpx.get(node.url + "/ready", timeout=2).status_code == 503
@@ -161,7 +156,7 @@ def test_prewarm_gates_ready_and_a_cached_restart_needs_no_network(tmp_path: Pat
         # Two workers pre-warmed the pair; one downloaded it while the other waited on the lock.
         assert hub.file_downloads(WEIGHTS) == 1
         assert hub.count(contains="/revision/") == 1
-        assert _translate(node, "en", "es").json() == {"translatedText": "Bom dia, meu amigo."}
+        assert translate(node.url, GREETING, "en", "es", timeout=90).json() == V1_ANSWER
     finally:
         node.stop()
 
@@ -169,8 +164,8 @@ def test_prewarm_gates_ready_and_a_cached_restart_needs_no_network(tmp_path: Pat
     hub.stop()
     node = start_node(tmp_path, config, env=hub_env(tmp_path, None))
     try:
-        assert _translate(node, "en", "es").json() == {"translatedText": "Bom dia, meu amigo."}
-        missing = _translate(node, "en", "it")
+        assert translate(node.url, GREETING, "en", "es", timeout=90).json() == V1_ANSWER
+        missing = translate(node.url, GREETING, "en", "it", timeout=90)
         assert missing.status_code == 503
         # The reason itself, not a deadline passing while the node "loads".
         error = missing.json()["error"]
@@ -204,7 +199,7 @@ def test_on_demand_load_from_a_hostile_or_failing_hub_is_a_clean_503(tmp_path: P
     }
     node = start_node(tmp_path, config, env=hub_env(tmp_path, hub))
     try:
-        hostile = _translate(node, "en", "es")
+        hostile = translate(node.url, GREETING, "en", "es", timeout=90)
         assert hostile.status_code == 503, hostile.text
         error = hostile.json()["error"]
         assert f"cannot fetch language pair 'en-es' from {HOSTILE}@main" in error
@@ -215,7 +210,7 @@ def test_on_demand_load_from_a_hostile_or_failing_hub_is_a_clean_503(tmp_path: P
         admin = httpx.post(node.url + "/admin/models/en-es/load", headers=ADMIN, timeout=60)
         assert admin.status_code == 503 and "not a commit id" in admin.json()["error"]
 
-        broken = _translate(node, "en", "de")
+        broken = translate(node.url, GREETING, "en", "de", timeout=90)
         assert broken.status_code == 503, broken.text
         error = broken.json()["error"]
         assert f"cannot fetch language pair 'en-de' from {FLAKY}@main" in error

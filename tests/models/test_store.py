@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.fakehub import git_blob_id
+from tests.support import free_port
+from tests.support.fakehub import git_blob_id
 from universal_decoder_node.engine import bundled_model_dirs
 from universal_decoder_node.models import (
     HubDownloadError,

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import universal_decoder_node
-from tests.conftest import ROOT
+from tests.support import ROOT
 from universal_decoder_node.engine import UnsupportedPairError
 from universal_decoder_node.errors import (
     ApiKeyRequired,

@@ -17,8 +17,7 @@ import lz4.frame
 import msgpack
 import pytest
 
-from tests.conftest import NodeProcess
-from tests.serving.helpers import BEACH_EN, TIMEOUT, metric_samples, pack, translate
+from tests.support import BEACH_EN, TIMEOUT, NodeProcess, metric_samples, pack, translate
 
 MAX_BODY = 1_048_576
 MAX_HEADER = 65_536

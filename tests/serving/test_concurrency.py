@@ -14,8 +14,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import NodeProcess, start_node
-from tests.serving.helpers import BEACH_EN, batches_larger_than_one, metric_samples, pack, sample
+from tests.support import (
+    BEACH_EN,
+    NodeProcess,
+    batches_larger_than_one,
+    metric_samples,
+    pack,
+    sample,
+    start_node,
+)
 
 BINARY = {"content-type": "application/octet-stream"}
 SENTENCES = [

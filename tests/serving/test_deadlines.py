@@ -9,15 +9,13 @@ those queued behind it expire and are answered 504 without being translated.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import NodeProcess, start_node
-from tests.serving.helpers import metric_samples, sample, translate
+from tests.support import NodeProcess, Samples, eventually, metric_samples, sample, start_node, translate
 
 SENTENCE = "The committee met on Tuesday to discuss the new budget for the city library. "
 LONG_TEXT = (SENTENCE * 70)[:5000]
@@ -41,13 +39,13 @@ async def _flood(url: str) -> list[httpx.Response]:
 
 
 def translate_when_idle(url: str) -> httpx.Response:
-    """A short translation, retried while the worker is still busy with earlier long texts."""
-    deadline = time.monotonic() + 30
-    while True:
+    """A short translation, retried while the worker is still busy with earlier long texts (a 504)."""
+
+    def answered() -> httpx.Response | None:
         response = translate(url, "Good morning.")
-        if response.status_code != 504 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.2)
+        return None if response.status_code == 504 else response
+
+    return eventually(answered, 30, "the worker to be idle (a translation not answered 504)", interval=0.2)
 
 
 def test_single_request_works_with_batches_of_one(slow_node: NodeProcess) -> None:
@@ -71,12 +69,12 @@ def test_requests_past_their_deadline_are_dropped_with_504(slow_node: NodeProces
     # as deadline errors and translated far fewer sentences than the flood held. The API
     # may answer 504 before the worker reaches an expired item, so wait until it has seen all.
     seen_by_worker = sample(before, "udn_batch_size_count") + FLOOD
-    give_up = time.monotonic() + 60
-    while True:
-        after = metric_samples(slow_node.url)
-        if sample(after, "udn_batch_size_count") >= seen_by_worker or time.monotonic() > give_up:
-            break
-        time.sleep(0.2)
+
+    def worker_saw_all() -> Samples | None:
+        samples = metric_samples(slow_node.url)
+        return samples if sample(samples, "udn_batch_size_count") >= seen_by_worker else None
+
+    after = eventually(worker_saw_all, 60, "the worker to take every request of the flood", interval=0.2)
     assert sample(after, "udn_batch_size_count") == seen_by_worker
     dropped = sample(after, "udn_translation_errors_total", reason="deadline") - sample(
         before, "udn_translation_errors_total", reason="deadline"
@@ -105,16 +103,18 @@ def test_work_already_started_stops_when_its_deadline_passes(slow_node: NodeProc
     before = metric_samples(slow_node.url)
     response = translate(slow_node.url, ["Hi.\n" * 400] * 3)
     assert response.status_code == 504, response.text
-    give_up = time.monotonic() + 60
-    while True:
-        after = metric_samples(slow_node.url)
-        stopped = sample(after, "udn_translation_errors_total", reason="deadline") - sample(
+
+    def stopped(samples: Samples) -> float:
+        return sample(samples, "udn_translation_errors_total", reason="deadline") - sample(
             before, "udn_translation_errors_total", reason="deadline"
         )
-        if stopped >= 1 or time.monotonic() > give_up:
-            break
-        time.sleep(0.1)
-    assert stopped == 1
+
+    def stopped_once() -> Samples | None:
+        samples = metric_samples(slow_node.url)
+        return samples if stopped(samples) >= 1 else None
+
+    after = eventually(stopped_once, 60, "the worker to stop the request at its deadline")
+    assert stopped(after) == 1
     assert sample(after, "udn_sentences_translated_total", pair="en-pt") == sample(
         before, "udn_sentences_translated_total", pair="en-pt"
     )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import msgpack
 
-from tests.conftest import NodeProcess
-from tests.serving.helpers import BEACH_EN, decode, pack
+from tests.support import BEACH_EN, NodeProcess, decode, pack
 
 EN_PT = {"source_language": "en", "target_language": "pt"}
 

@@ -11,26 +11,24 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.conftest import NodeProcess, start_node
-from tests.serving.helpers import BEACH_EN, TIMEOUT, metric_samples, sample, translate
+from tests.support import (
+    BEACH_EN,
+    TIMEOUT,
+    NodeProcess,
+    eventually,
+    metric_samples,
+    sample,
+    start_node,
+    translate,
+)
 
 HUGE = ["Hi.\n" * 400] * 4  # 1600 segments: the most the default limits let through, nearly
-
-
-def eventually(check: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
-    """Wait until ``check()`` is true, looking again every 0.1 s; fail after ``timeout`` seconds."""
-    give_up = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > give_up:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +48,7 @@ def test_a_short_request_sent_after_a_huge_one_is_answered_first(fair_node: Node
     huge_answer: list[httpx.Response] = []
 
     def send_huge() -> None:
-        response = httpx.post(
-            url + "/translate", json={"q": HUGE, "source": "en", "target": "pt"}, timeout=TIMEOUT * 2
-        )
-        huge_answer.append(response)
+        huge_answer.append(translate(url, HUGE, timeout=TIMEOUT * 2))
         order.append("huge")
 
     sender = threading.Thread(target=send_huge)

@@ -6,8 +6,7 @@ import re
 
 import httpx
 
-from tests.conftest import NodeProcess
-from tests.serving.helpers import TIMEOUT, metric_samples, sample, translate
+from tests.support import TIMEOUT, NodeProcess, metric_samples, sample, translate
 
 MEMORY_KEYS = {
     "system_memory_percent",

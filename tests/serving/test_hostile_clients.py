@@ -16,9 +16,18 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import NodeProcess, RawConnection, http_request, start_node
-from tests.coordinator.conftest import wait_for
-from tests.serving.helpers import BEACH_EN, TIMEOUT, metric_samples, sample, translate
+from tests.support import (
+    BEACH_EN,
+    TIMEOUT,
+    NodeProcess,
+    RawConnection,
+    eventually,
+    http_request,
+    metric_samples,
+    sample,
+    start_node,
+    translate,
+)
 
 JSON = {"Content-Type": "application/json"}
 GOOD = json.dumps({"q": "Good morning.", "source": "en", "target": "pt"}).encode()
@@ -102,13 +111,13 @@ def test_a_client_gone_mid_body_is_counted_499_and_logs_no_traceback(node: NodeP
     with RawConnection(port_of(node.url)) as conn:
         head = http_request("POST", "/translate", b"x" * 100_000, JSON)
         conn.send(head[: len(head) - 99_000])  # the head and a tenth of the body, then hang up
-    wait_for(
+    eventually(
         lambda: (
             sample(metric_samples(node.url), "udn_requests_total", endpoint="/translate", code="499")
             == counted + 1
         ),
         30,
-        lambda: f"no 499 counted:\n{node.log()[log_before:]}",
+        lambda: f"the abandoned request to be counted 499:\n{node.log()[log_before:]}",
     )
     samples = metric_samples(node.url)
     assert sample(samples, "udn_requests_total", endpoint="/translate", code="500") == 0

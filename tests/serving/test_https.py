@@ -12,7 +12,7 @@ import pytest
 import trustme
 import yaml
 
-from tests.conftest import UDN, NodeProcess, free_port, start_node
+from tests.support import UDN, NodeProcess, free_port, start_node, translate
 from universal_decoder_node.cli import main
 
 ADMIN = {"Authorization": "Bearer tls-admin"}
@@ -52,12 +52,7 @@ def tls_node(tmp_path_factory: pytest.TempPathFactory, certificate: dict[str, st
 
 def test_node_serves_https_with_its_certificate(tls_node: NodeProcess) -> None:
     assert tls_node.url.startswith("https://")
-    r = httpx.post(
-        tls_node.url + "/translate",
-        json={"q": "Secure connections matter.", "source": "en", "target": "pt"},
-        verify=tls_node.verify,
-        timeout=30,
-    )
+    r = translate(tls_node.url, "Secure connections matter.", verify=tls_node.verify, timeout=30)
     assert r.status_code == 200, r.text
     assert r.json()["translatedText"]
     assert r.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"

@@ -12,39 +12,38 @@ moment the process starts and checks that every answer it gets is consistent wit
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import httpx
 import psutil
 
-from tests.conftest import NodeProcess, start_node
-from tests.serving.helpers import BEACH_EN, translate
+from tests.support import BEACH_EN, NodeProcess, eventually, start_node, translate
 
 
 def _poll_ready(node: NodeProcess, timeout: float = 180) -> list[tuple[int, dict[str, object]]]:
+    """Every answer /ready gave, polled from the moment the process started until the first 200."""
     answers: list[tuple[int, dict[str, object]]] = []
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
+
+    def ready() -> bool:
         assert node.process.poll() is None, node.log()
         try:
             response = httpx.get(node.url + "/ready", timeout=2)
         except httpx.TransportError:
-            time.sleep(0.02)
-            continue
+            return False
         answers.append((response.status_code, response.json()))
-        if response.status_code == 200:
-            return answers
-        time.sleep(0.02)
-    raise AssertionError(f"node not ready after {timeout}s: {answers}\n{node.log()}")
+        return response.status_code == 200
+
+    eventually(ready, timeout, lambda: f"the node to be ready: {answers}\n{node.log()}", interval=0.02)
+    return answers
 
 
-def _leftovers(node: NodeProcess, timeout: float = 15) -> list[int]:
-    """The node's processes still alive ``timeout`` seconds after its main process exited."""
-    give_up = time.monotonic() + timeout
-    while (pids := node.group_pids()) and time.monotonic() < give_up:
-        time.sleep(0.1)
-    return pids
+def _all_gone(node: NodeProcess, after: str, timeout: float = 15) -> None:
+    """Wait until none of the node's processes is alive any more (its main process has exited)."""
+    eventually(
+        lambda: not node.group_pids(),
+        timeout,
+        lambda: f"the processes {node.group_pids()} left behind after {after} to end:\n{node.log()}",
+    )
 
 
 def _alive(process: psutil.Process) -> bool:
@@ -65,18 +64,18 @@ def _port_in_use(port: int) -> bool:
     return False
 
 
-def _orphans(children: list[psutil.Process], port: int, timeout: float = 30) -> tuple[list[int], bool]:
-    """Wait until every one of ``children`` is gone and ``port`` is free; what is left after ``timeout``.
+def _gone_and_port_free(children: list[psutil.Process], port: int, node: NodeProcess) -> None:
+    """Wait until every one of ``children`` is gone and ``port`` is free."""
 
-    Returns the pids still alive and whether the port is still in use.
-    """
-    give_up = time.monotonic() + timeout
-    while True:
+    def state() -> str:
         alive = [child.pid for child in children if _alive(child)]
-        busy = _port_in_use(port)
-        if (not alive and not busy) or time.monotonic() > give_up:
-            return alive, busy
-        time.sleep(0.1)
+        return f"alive {alive}, port in use: {_port_in_use(port)}"
+
+    eventually(
+        lambda: not any(_alive(child) for child in children) and not _port_in_use(port),
+        30,
+        lambda: f"every process to end after SIGKILL of the main process ({state()})\n{node.log()}",
+    )
 
 
 def test_ready_only_after_every_worker_is_warm_and_sigterm_stops_everything(tmp_path: Path) -> None:
@@ -105,7 +104,7 @@ def test_ready_only_after_every_worker_is_warm_and_sigterm_stops_everything(tmp_
         assert len(node.group_pids()) >= 4  # main, queue manager, API server, two workers
         node.process.terminate()
         assert node.process.wait(30) == 0, node.log()
-        assert _leftovers(node) == [], f"processes left behind after SIGTERM:\n{node.log()}"
+        _all_gone(node, "SIGTERM")
         try:
             httpx.get(node.url + "/health", timeout=2)
         except httpx.TransportError:
@@ -123,7 +122,7 @@ def test_missing_model_directory_fails_startup_with_its_path(tmp_path: Path) -> 
     try:
         assert node.process.wait(180) != 0
         assert f"model directory {missing} does not exist" in node.log()
-        assert _leftovers(node) == [], node.log()
+        _all_gone(node, "a failed start")
     finally:
         node.stop()
 
@@ -144,10 +143,7 @@ def test_sigkill_of_the_main_process_takes_every_child_with_it(tmp_path: Path) -
         assert len(children) >= 6, children
         node.process.kill()
         node.process.wait(10)
-        alive, busy = _orphans(children, port)
-        assert alive == [] and not busy, (
-            f"after SIGKILL of the main process: alive {alive}, port in use: {busy}\n{node.log()}"
-        )
+        _gone_and_port_free(children, port, node)
 
         replacement = start_node(tmp_path, config, port=port)
         response = translate(replacement.url, BEACH_EN)

@@ -12,25 +12,21 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import psutil
 import pytest
 
+from tests.support import eventually
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
 
 
-def _gone(pid: int, timeout: float = 15) -> bool:
-    """Wait until ``pid`` has exited (or is a zombie); whether it did within ``timeout``."""
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
+def _exited(pid: int) -> bool:
+    """Whether ``pid`` has exited (or is a zombie)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def test_a_child_whose_parent_already_died_kills_itself() -> None:
@@ -55,7 +51,7 @@ def test_forks_of_the_main_thread_die_with_the_parent_and_forks_of_other_threads
         def fork_sleeper():
             pid = os.fork()
             if pid == 0:
-                time.sleep(120)
+                time.sleep(120)  # lives until the test kills it
                 os._exit(0)
             return pid
 
@@ -65,7 +61,7 @@ def test_forks_of_the_main_thread_die_with_the_parent_and_forks_of_other_threads
         thread.start()
         thread.join()
         print(from_main, from_thread[0], flush=True)
-        time.sleep(120)
+        time.sleep(120)  # lives until the test kills it
         """
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -74,7 +70,7 @@ def test_forks_of_the_main_thread_die_with_the_parent_and_forks_of_other_threads
     try:
         parent.kill()
         parent.wait(10)
-        assert _gone(from_main), "the main thread's fork outlived its parent"
+        eventually(lambda: _exited(from_main), 15, "the main thread's fork to die with its parent", 0.05)
         # Bound to its thread, this child would have been killed when that thread ended.
         assert psutil.Process(from_thread).status() != psutil.STATUS_ZOMBIE
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import NodeProcess, start_node
-from tests.otlp_receiver import OTLPReceiver, ReceivedSpan, start_receiver
+from tests.support import ADMIN, ADMIN_TOKEN, NodeProcess, eventually, start_node, translate
+from tests.support.otlp_receiver import OTLPReceiver, ReceivedSpan, start_receiver
 
-TOKEN = "test-admin-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ADMIN_GETS = [
     "/admin/memory",
     "/admin/profiling/stats",
@@ -51,7 +48,7 @@ def ops_node(tmp_path_factory: pytest.TempPathFactory, receiver: OTLPReceiver) -
         "profiling": {"enable_profiling": True, "bottleneck_threshold_ms": 100.0},
     }
     env = {
-        "UDN_ADMIN_TOKEN": TOKEN,
+        "UDN_ADMIN_TOKEN": ADMIN_TOKEN,
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,  # the exporter must add /v1/traces itself
         "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
@@ -60,23 +57,13 @@ def ops_node(tmp_path_factory: pytest.TempPathFactory, receiver: OTLPReceiver) -
     node.stop()
 
 
-def translate(
-    node: NodeProcess, text: str, source: str = "en", target: str = "pt", **kw: Any
-) -> httpx.Response:
-    r = httpx.post(
-        node.url + "/translate", json={"q": text, "source": source, "target": target}, timeout=30, **kw
-    )
-    assert r.status_code == 200, r.text
-    return r
-
-
 def admin(node: NodeProcess, method: str, path: str, **kw: Any) -> httpx.Response:
-    return httpx.request(method, node.url + path, headers=AUTH, timeout=60, **kw)
+    return httpx.request(method, node.url + path, headers=ADMIN, timeout=60, **kw)
 
 
 def test_admin_endpoints_are_refused_without_a_configured_token(node: NodeProcess) -> None:
     for method, path in [("GET", p) for p in ADMIN_GETS] + [("POST", p) for p in ADMIN_POSTS]:
-        r = httpx.request(method, node.url + path, headers=AUTH, timeout=10)
+        r = httpx.request(method, node.url + path, headers=ADMIN, timeout=10)
         assert r.status_code == 403, (path, r.text)
         assert "set UDN_ADMIN_TOKEN" in r.json()["error"]
 
@@ -117,26 +104,22 @@ def test_memory_report_covers_every_process(ops_node: NodeProcess) -> None:
     assert body["settings"]["cleanup_threshold_percent"] == 1
 
 
-def wait_for(probe: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
 def test_monitor_alerts_count_and_clean_up_on_its_own(ops_node: NodeProcess) -> None:
-    status = wait_for(lambda: (s := httpx.get(ops_node.url + "/status", timeout=10).json())["alerts"] and s)
-    assert status, "the monitor raised no alert at a 1% threshold"
+    def status_with_an_alert() -> dict[str, Any] | None:
+        status: dict[str, Any] = httpx.get(ops_node.url + "/status", timeout=10).json()
+        return status if status["alerts"] else None
+
+    status = eventually(status_with_an_alert, 20, "the monitor to raise an alert at a 1% threshold")
     alert = status["alerts"][0]
     assert alert["kind"] == "system_memory"
     assert alert["threshold_percent"] == 1
     assert "above the 1% threshold" in alert["message"]
     metrics = httpx.get(ops_node.url + "/metrics", timeout=10).text
     assert 'udn_memory_alerts_total{kind="system_memory"} 1.0' in metrics
-    assert wait_for(
-        lambda: 'udn_memory_cleanups_total{trigger="auto"}' in httpx.get(ops_node.url + "/metrics").text
+    eventually(
+        lambda: 'udn_memory_cleanups_total{trigger="auto"}' in httpx.get(ops_node.url + "/metrics").text,
+        20,
+        "the monitor to clean up on its own",
     )
     report = admin(ops_node, "GET", "/admin/memory").json()
     assert report["alerts"][0]["kind"] == "system_memory"
@@ -153,8 +136,8 @@ def test_status_shows_the_inference_settings_each_worker_applied(ops_node: NodeP
 
 
 def test_cleanup_through_the_api_acts_in_every_worker(ops_node: NodeProcess) -> None:
-    translate(ops_node, "The weather is nice today.")
-    translate(ops_node, "O tempo está bom hoje.", "pt", "en")
+    translate(ops_node.url, "The weather is nice today.", expect=200, timeout=30)
+    translate(ops_node.url, "O tempo está bom hoje.", "pt", "en", expect=200, timeout=30)
     recent = admin(ops_node, "POST", "/admin/memory/cleanup").json()  # default: idle for 300 s
     assert recent["unloaded_pairs"] == {"worker-0": [], "worker-1": []}
 
@@ -177,7 +160,8 @@ def test_cleanup_through_the_api_acts_in_every_worker(ops_node: NodeProcess) -> 
     for worker in report["workers"]:
         assert not any(p["loaded"] for p in worker["pairs"].values())
         assert worker["last_cleanup"]["trigger"] == "manual"
-    assert translate(ops_node, "Good morning.").json()["translatedText"]  # loaded again on demand
+    # Loaded again on demand.
+    assert translate(ops_node.url, "Good morning.", expect=200, timeout=30).json()["translatedText"]
     metrics = httpx.get(ops_node.url + "/metrics", timeout=10).text
     assert 'udn_memory_cleanups_total{trigger="manual"}' in metrics
 
@@ -195,7 +179,7 @@ def test_worker_profiles_show_up_in_the_api_process(ops_node: NodeProcess) -> No
         "worker-1",
     ]
     for i in range(6):
-        translate(ops_node, f"Sentence number {i} is short.")
+        translate(ops_node.url, f"Sentence number {i} is short.", expect=200, timeout=30)
     body = admin(ops_node, "GET", "/admin/profiling/stats").json()
     assert body["enabled"] is True
     assert {p["process"] for p in body["processes"]} == {"api", "worker-0", "worker-1"}
@@ -223,7 +207,7 @@ def test_worker_profiles_show_up_in_the_api_process(ops_node: NodeProcess) -> No
 
 
 def test_profiles_export_as_downloads_and_files(ops_node: NodeProcess) -> None:
-    translate(ops_node, "Export this.")
+    translate(ops_node.url, "Export this.", expect=200, timeout=30)
     out_dir = Path(ops_node.log_path).parent / "profiles"  # profile_output_dir, relative to the node's cwd
     as_csv = admin(ops_node, "GET", "/admin/profiling/export", params={"format": "csv"})
     assert as_csv.status_code == 200
@@ -245,20 +229,21 @@ def test_profiling_switches_off_and_on_at_run_time(ops_node: NodeProcess) -> Non
     admin(ops_node, "POST", "/admin/profiling/reset")
     assert admin(ops_node, "POST", "/admin/profiling/disable").json()["enabled"] is False
     try:
-        translate(ops_node, "Not recorded.")
+        translate(ops_node.url, "Not recorded.", expect=200, timeout=30)
         body = admin(ops_node, "GET", "/admin/profiling/stats").json()
         assert body["stats"] == {}
         assert not any(p["enabled"] for p in body["processes"])
     finally:
         assert admin(ops_node, "POST", "/admin/profiling/enable").json()["enabled"] is True
-    translate(ops_node, "Recorded again.")
+    translate(ops_node.url, "Recorded again.", expect=200, timeout=30)
     assert admin(ops_node, "GET", "/admin/profiling/stats").json()["stats"]["inference"]["calls"] >= 1
 
 
 def test_a_trace_crosses_into_the_inference_worker(ops_node: NodeProcess, receiver: OTLPReceiver) -> None:
     trace_id = "0af7651916cd43dd8448eb211c80319c"
     caller_span = "b7ad6b7169203331"
-    translate(ops_node, "Tracing is useful.", headers={"traceparent": f"00-{trace_id}-{caller_span}-01"})
+    traceparent = {"traceparent": f"00-{trace_id}-{caller_span}-01"}
+    translate(ops_node.url, "Tracing is useful.", headers=traceparent, expect=200, timeout=30)
 
     def complete(spans: list[ReceivedSpan]) -> bool:
         names = {s.name for s in spans if s.trace_id == trace_id}
@@ -297,7 +282,8 @@ def test_spans_still_queued_when_the_node_stops_are_exported(tmp_path: Path, rec
     node = start_node(tmp_path, {"serving": {"workers": 1}}, env=env)
     trace_id = "5bf92f3577b34da6a3ce929d0e0e4736"
     try:
-        translate(node, "Stop after this.", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+        traceparent = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+        translate(node.url, "Stop after this.", headers=traceparent, expect=200, timeout=30)
     finally:
         assert node.stop() == 0
 

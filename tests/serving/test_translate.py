@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import NodeProcess
-from tests.serving.helpers import TIMEOUT, translate
-from tests.texts import BEACH_EN, LONG_PARAGRAPH
+from tests.support import BEACH_EN, LONG_PARAGRAPH, TIMEOUT, NodeProcess, translate
 
 
 def test_english_to_portuguese(node: NodeProcess) -> None:

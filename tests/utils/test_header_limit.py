@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from tests.conftest import RawConnection, free_port, http_request
+from tests.support import RawConnection, eventually, free_port, http_request
 from universal_decoder_node.utils.header_limit import header_limited_protocol
 
 LIMIT = 4096
@@ -43,10 +42,7 @@ def port() -> Iterator[int]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+    eventually(lambda: server.started, 30, "uvicorn to start", interval=0.05)
     yield port
     server.should_exit = True
     thread.join(10)

@@ -6,7 +6,6 @@ import gc
 import os
 import sys
 import threading
-import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import eventually
 from universal_decoder_node.config import MemorySettings, load_settings
 from universal_decoder_node.engine import BergamotBackend, PairRegistry
 from universal_decoder_node.models import pair_sources
@@ -176,10 +176,7 @@ def test_monitor_samples_in_a_background_thread() -> None:
     m = manager(monitoring_interval_seconds=0.05)
     assert m.start_monitoring() is True
     try:
-        deadline = time.monotonic() + 10
-        while len(m.history()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert len(m.history()) >= 3
+        eventually(lambda: len(m.history()) >= 3, 10, "three samples of the monitor", interval=0.02)
         assert m.monitoring
         assert any(t.name == "udn-memory-monitor" for t in threading.enumerate())
     finally:
@@ -195,6 +192,13 @@ def registry() -> PairRegistry:
     return PairRegistry(pair_sources(settings), BergamotBackend(1), pinned=frozenset({"pt-en"}))
 
 
+class _Cycle:
+    """An object in a reference cycle: garbage that only a collection frees."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
 def test_cleanup_unloads_idle_pairs_but_never_busy_or_pinned_ones(registry: PairRegistry) -> None:
     m = manager()
     m.add_cleanup_hook("engine", engine_cleanup_hook(registry))
@@ -208,12 +212,18 @@ def test_cleanup_unloads_idle_pairs_but_never_busy_or_pinned_ones(registry: Pair
     recent = m.cleanup(idle_seconds=300)  # en-pt was used a moment ago
     assert recent["released"]["engine"]["unloaded_pairs"] == []
 
-    freed = m.cleanup(idle_seconds=0)
+    gc.disable()  # so that only the cleanup's own collection can free the garbage made here
+    try:
+        for _ in range(10):
+            _Cycle()  # unreachable as soon as made, and only a collection frees a cycle
+        freed = m.cleanup(idle_seconds=0)
+    finally:
+        gc.enable()
     engine = freed["released"]["engine"]
     assert engine["unloaded_pairs"] == ["en-pt"]
     assert engine["model_bytes_released"] > 10 * 2**20
     assert engine["loaded_pairs"] == ["pt-en"]  # pinned
-    assert freed["gc_collected_objects"] >= 0
+    assert freed["gc_collected_objects"] >= 10
     assert freed["rss_before_bytes"] > 0 and freed["rss_after_bytes"] > 0
     assert freed["freed_bytes"] == max(0, freed["rss_before_bytes"] - freed["rss_after_bytes"])
     assert freed["gpu_cache_released"] is None  # no GPU framework here
@@ -237,11 +247,6 @@ def test_cleanup_reports_a_failing_hook_and_goes_on() -> None:
 
 def usage(**figures: Any) -> Any:
     return lambda: figures
-
-
-class _Cycle:
-    def __init__(self) -> None:
-        self.me = self
 
 
 def test_cleanup_frees_garbage_among_frozen_startup_objects() -> None:

@@ -98,8 +98,9 @@ def traced_app(api: TranslationAPI) -> FastAPI:
     @app.post("/translate")
     def translate(body: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()
-        # As serving.routes.TranslationSpec.submit does.
-        item = WorkItem("en-pt", [body["q"]], now + 30, now, tracing.current_context())
+        # Queued a quarter of a second ago, so that the batch span's queue wait has a floor to check.
+        # As serving.routes.TranslationSpec.submit does, otherwise.
+        item = WorkItem("en-pt", [body["q"]], now + 30, now - 0.25, tracing.current_context())
         (result,) = api.predict([item])
         assert result.error is None, result.error
         return {"translations": result.translations}
@@ -151,7 +152,7 @@ def test_request_batch_and_inference_spans_continue_the_callers_trace(
     assert inference.parent is not None and inference.parent.span_id == batch.context.span_id
     assert batch.attributes is not None and batch.attributes["udn.pair"] == "en-pt"
     assert batch.attributes["udn.batch.size"] == 1
-    assert batch.attributes["udn.queue.wait_ms"] >= 0
+    assert batch.attributes["udn.queue.wait_ms"] >= 250  # measured from the item's enqueue time
     assert server.resource.attributes["service.name"] == "decoder-node"
 
 

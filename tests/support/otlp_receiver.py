@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,6 +12,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from tests.support.polling import eventually
 
 
 @dataclass
@@ -66,19 +67,20 @@ class OTLPReceiver:
                         )
 
     def wait_for(self, predicate: Any, timeout: float = 15.0) -> list[ReceivedSpan]:
-        """Poll until ``predicate(spans)`` is true; returns the spans (raises on timeout)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        """Wait until ``predicate(spans)`` is true; returns the spans (fails after ``timeout`` seconds)."""
+
+        def matched() -> tuple[list[ReceivedSpan]] | None:  # a tuple: true even around no spans
             with self.lock:
                 spans = list(self.spans)
-            if predicate(spans):
-                return spans
-            if time.monotonic() > deadline:
-                names = sorted({s.name for s in spans})
-                raise AssertionError(
-                    f"spans never matched; received {len(spans)}: {names}, paths {self.paths}"
-                )
-            time.sleep(0.05)
+            return (spans,) if predicate(spans) else None
+
+        def received() -> str:
+            with self.lock:
+                names = sorted({s.name for s in self.spans})
+                return f"matching spans; received {len(self.spans)}: {names}, paths {self.paths}"
+
+        (spans,) = eventually(matched, timeout, received, interval=0.05)
+        return spans
 
     def close(self) -> None:
         self.server.shutdown()

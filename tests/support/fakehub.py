@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.support.auth import ADMIN_TOKEN
+
 LFS_THRESHOLD = 64 * 1024  # files above this size are served as LFS files, as the Hub does for weights
 _CHUNK = 256 * 1024
 
@@ -314,7 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
             except (BrokenPipeError, ConnectionResetError):
                 return
-            if rate:
+            if rate:  # a slow Hub on purpose: the pacing is the scenario, not a wait
                 time.sleep(len(chunk) / rate)
 
     def _json(self, payload: Any, commit: str) -> None:
@@ -342,8 +344,37 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+# The repositories the ``hub`` fixture of tests/models holds: the real en->pt model at tag v1 of
+# REPO (pt->en on main), and BROKEN_REPO for the fault tests.
+REPO = "test-org/uts-en-xx"
+BROKEN_REPO = "test-org/uts-broken"
+
+
+def commit_of(hub: FakeHub, ref: str, repo: str = REPO) -> str:
+    return hub.repos[repo].refs[ref]
+
+
+def hub_env(tmp_path: Path, hub: FakeHub | None, **extra: str) -> dict[str, str]:
+    """Environment for a node or CLI process: online against ``hub`` (offline when None), isolated caches."""
+    env = {
+        "HF_HOME": str(tmp_path / "hf-home"),
+        "ADAPTER_DIR": str(tmp_path / "store"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "UDN_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    if hub is None:
+        env["HF_HUB_OFFLINE"] = "1"
+    else:
+        env.update(HF_HUB_OFFLINE="0", HF_ENDPOINT=hub.url)
+    env.update(extra)
+    return env
+
+
 def main() -> None:
-    """Serve model directories until killed: ``python -m tests.fakehub --port P REPO=DIR[@REF] ...``."""
+    """Serve model directories until killed.
+
+    ``python -m tests.support.fakehub --port P REPO=DIR[@REF] ...``
+    """
     import argparse
 
     parser = argparse.ArgumentParser(description="a Hugging Face Hub stand-in serving model directories")

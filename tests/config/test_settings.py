@@ -9,23 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import UDN
+from tests.support import UDN
 from universal_decoder_node.config import (
     CONFIG_ENV,
     DEFAULT_CONFIG_YAML,
-    SPEC_ENV_NAMES,
     ConfigError,
     Settings,
     load_settings,
 )
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No setting leaks in from the environment the tests run in."""
-    for name in list(os.environ):
-        if name.startswith("UDN_") or name in SPEC_ENV_NAMES:
-            monkeypatch.delenv(name)
 
 
 def write(tmp_path: Path, data: object, name: str = "udn.yaml") -> Path:

@@ -9,7 +9,7 @@ can see exactly what the coordinator forwarded. It stands
 in for a real node only where a real one cannot be made to do what is measured or tested: answer
 in microseconds, or fail on demand.
 
-    python bench/fake_node.py --port 9001 --coordinator http://127.0.0.1:5100 --token T --node-id f1
+    python tests/support/fake_node.py --port 9001 --coordinator http://127.0.0.1:5100 --token T --node-id f1
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import UDN
-from tests.coordinator.conftest import coordinator_env
+from tests.support import UDN, coordinator_env
 from universal_decoder_node.config import ConfigError, load_settings
 
 
