@@ -20,7 +20,7 @@ if __name__ == "__main__":
 
     prepare_metrics_dir()  # before prometheus_client is imported below
 
-from universal_decoder_node.serving import api
+from universal_decoder_node.serving.worker import api
 from universal_decoder_node.utils import tracing
 
 _EMPTY = nullcontext()

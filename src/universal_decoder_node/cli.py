@@ -178,7 +178,7 @@ def _translate(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from .engine import BatchTranslator, EngineError, TranslationJob
-    from .serving.api import build_registry
+    from .serving.worker.api import build_registry
 
     if (args.text is None) == (args.file is None):
         print("udn translate: give either a text or --file", file=sys.stderr)

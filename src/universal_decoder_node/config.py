@@ -23,6 +23,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from .names import check_pair_name, parse_repo
+
 CONFIG_ENV = "UDN_CONFIG"
 
 log = logging.getLogger(__name__)
@@ -79,12 +81,6 @@ class ServingSettings(_Section):
     )
 
 
-def _check_pair_name(name: str) -> None:
-    parts = name.split("-")
-    if len(parts) != 2 or not all(p.isalpha() and 2 <= len(p) <= 8 for p in parts):
-        raise ValueError(f"pair name {name!r} must look like 'en-pt' (source-target language codes)")
-
-
 class PairSettings(_Section):
     """Where a language pair's model lives, and the engine that loads it."""
 
@@ -103,7 +99,7 @@ class ModelsSettings(_Section):
     @classmethod
     def _check_pair_names(cls, value: dict[str, PairSettings]) -> dict[str, PairSettings]:
         for name in value:
-            _check_pair_name(name)
+            check_pair_name(name)
         return value
 
 
@@ -173,10 +169,7 @@ class HubRepoSettings(_Section):
     @field_validator("repo")
     @classmethod
     def _check_repo(cls, value: str) -> str:
-        repo_id, _, revision = value.partition("@")
-        parts = repo_id.split("/")
-        if len(parts) != 2 or not all(parts) or ("@" in value and not revision):
-            raise ValueError(f"repository {value!r} must look like 'org/name' or 'org/name@revision'")
+        parse_repo(value)
         return value
 
 
@@ -222,7 +215,7 @@ class AdaptersSettings(_Section):
     @classmethod
     def _check_repo_pairs(cls, value: dict[str, HubRepoSettings]) -> dict[str, HubRepoSettings]:
         for name in value:
-            _check_pair_name(name)
+            check_pair_name(name)
         return value
 
 

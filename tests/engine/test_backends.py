@@ -34,7 +34,7 @@ from universal_decoder_node.engine import (
 )
 from universal_decoder_node.models import pair_sources
 from universal_decoder_node.models.sources import DirectorySource
-from universal_decoder_node.serving.api import build_registry
+from universal_decoder_node.serving.worker.api import build_registry
 
 
 class UpperModel:

@@ -1,10 +1,10 @@
 """The LitServe internals the node's own transport relies on: an upgrade that changes one fails here.
 
 The node keeps LitServe's server, ``LitAPI`` and worker processes, and replaces its queues
-(``serving.transport``): ``NodeServer`` overrides ``LitServer._init_manager``;
-``TranslationSpec`` uses the ``response_buffer``, ``request_queue`` and ``response_queue_id``
-LitServe sets on a spec; ``TranslationLoop.run`` is called by LitServe's worker entry; and
-the answers it sends are read by LitServe's ``response_queue_to_buffer``.
+(``serving.ipc``): ``NodeServer`` overrides ``LitServer._init_manager``; ``WorkExchange`` uses
+the ``response_buffer``, ``request_queue`` and ``response_queue_id`` LitServe sets on a spec;
+``TranslationLoop.run`` is called by LitServe's worker entry; and the answers it sends are
+read by LitServe's ``response_queue_to_buffer``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from litserve.loops.base import LitLoop
 from litserve.specs.base import LitSpec
 from litserve.utils import LitAPIStatus, ResponseBufferItem
 
-from universal_decoder_node.serving.app import NodeServer
-from universal_decoder_node.serving.loop import TranslationLoop
-from universal_decoder_node.serving.messages import WorkResult
-from universal_decoder_node.serving.transport import AnswerPipes, answer_frame
+from universal_decoder_node.serving.ipc.messages import WorkResult
+from universal_decoder_node.serving.ipc.pipes import AnswerPipes, answer_frame
+from universal_decoder_node.serving.ipc.server import NodeServer
+from universal_decoder_node.serving.worker.loop import TranslationLoop
 
 
 def test_init_manager_is_where_litserve_creates_its_queues_and_transport() -> None:

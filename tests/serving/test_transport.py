@@ -6,7 +6,7 @@ import asyncio
 import multiprocessing as mp
 from typing import Any
 
-from universal_decoder_node.serving.transport import AnswerPipes, RequestPipes
+from universal_decoder_node.serving.ipc.pipes import AnswerPipes, RequestPipes
 
 
 def _echo_worker(requests: RequestPipes, answers: AnswerPipes, expected: int) -> None:

@@ -17,7 +17,7 @@ from tests.support import eventually
 from universal_decoder_node.config import MemorySettings, load_settings
 from universal_decoder_node.engine import BergamotBackend, PairRegistry
 from universal_decoder_node.models import pair_sources
-from universal_decoder_node.serving.worker_ops import engine_cleanup_hook
+from universal_decoder_node.serving.worker.operations import engine_cleanup_hook
 from universal_decoder_node.utils import system_resources
 from universal_decoder_node.utils.memory_manager import MemoryAlert, MemoryManager
 

@@ -21,8 +21,8 @@ from opentelemetry.trace import SpanKind
 from starlette.testclient import TestClient
 
 from universal_decoder_node.config import load_settings
-from universal_decoder_node.serving.api import TranslationAPI
-from universal_decoder_node.serving.messages import WorkItem
+from universal_decoder_node.serving.ipc.messages import WorkItem
+from universal_decoder_node.serving.worker.api import TranslationAPI
 from universal_decoder_node.utils import tracing
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -98,8 +98,8 @@ def traced_app(api: TranslationAPI) -> FastAPI:
     @app.post("/translate")
     def translate(body: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()
-        # Queued a quarter of a second ago, so that the batch span's queue wait has a floor to check.
-        # As serving.routes.TranslationSpec.submit does, otherwise.
+        # As serving.http.translate.TranslationSpec.submit does, but queued a quarter of a second
+        # ago, so that the batch span's queue wait has a floor to check.
         item = WorkItem("en-pt", [body["q"]], now + 30, now - 0.25, tracing.current_context())
         (result,) = api.predict([item])
         assert result.error is None, result.error

@@ -17,9 +17,9 @@ from fastapi.responses import JSONResponse, Response
 
 from ..config import Settings
 from ..errors import AuthenticationRequired, EndpointDisabled
+from ..protocol.admin import bearer_token
 from ..protocol.requests import FORM_TYPES, Limits, media_type, parse_decode, parse_translate, read_body
 from .client_key import take_api_key
-from .keys import bearer_token
 from .proxy import NodeAnswer
 from .records import NodeReport
 from .service import Coordinator

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 
 from ..errors import MalformedRequest
-from .keys import bearer_token
+from ..protocol.admin import bearer_token
 
 FIELD = "api_key"
 FORM_URLENCODED = "application/x-www-form-urlencoded"

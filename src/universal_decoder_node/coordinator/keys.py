@@ -13,8 +13,6 @@ import secrets
 import time
 from collections.abc import Callable
 
-from starlette.requests import Request
-
 from ..errors import ApiKeyRequired, KeyRejected
 from .records import KeyRecord
 from .state import StateStore
@@ -24,13 +22,6 @@ KEY_PREFIX = "udn_"
 
 def digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def bearer_token(request: Request) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, if there is one."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 class KeyService:

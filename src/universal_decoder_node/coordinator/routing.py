@@ -45,27 +45,6 @@ class PowerOfTwoChoices:
         return a if load_a < load_b else b
 
 
-class RoundRobin:
-    name = "round_robin"
-
-    def __init__(self) -> None:
-        self.turn = 0
-
-    def pick(self, candidates: Sequence[T], load: Callable[[T], float]) -> T:
-        self.turn += 1
-        return candidates[self.turn % len(candidates)]
-
-
-class RandomChoice:
-    name = "random"
-
-    def __init__(self, rng: random.Random | None = None) -> None:
-        self.rng = rng or random.Random()
-
-    def pick(self, candidates: Sequence[T], load: Callable[[T], float]) -> T:
-        return self.rng.choice(candidates)
-
-
 class Router:
     """Chooses nodes, and tracks each node's circuit breaker and this process's outstanding requests."""
 

@@ -14,6 +14,7 @@ import httpx
 from .. import __version__
 from ..config import Settings
 from ..errors import LimitReached, NoNodeAvailable, RequestExceedsLimit
+from ..protocol.languages import language_list
 from . import metrics
 from .keys import KeyRejected, KeyService
 from .limits import RateLimiter
@@ -120,17 +121,12 @@ class Coordinator:
 
     def languages(self) -> list[dict[str, Any]]:
         """LibreTranslate's /languages, over every pair a live node serves."""
-        targets: dict[str, set[str]] = {}
+        pairs: set[str] = set()
         names: dict[str, str] = {}
         for node in self.registry.live_nodes():
             names.update(node.language_names)
-            for pair in (*node.pairs_available, *node.pairs_loaded):
-                source, _, target = pair.partition("-")
-                targets.setdefault(source, set()).add(target)
-        return [
-            {"code": code, "name": names.get(code, code), "targets": sorted(t)}
-            for code, t in sorted(targets.items())
-        ]
+            pairs.update(node.pairs_available, node.pairs_loaded)
+        return language_list(pairs, names)
 
     def ready(self) -> tuple[bool, str]:
         """Whether a request could be routed now, and why not."""

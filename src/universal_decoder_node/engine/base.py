@@ -59,22 +59,6 @@ class JobCancelled(EngineError):
     """A job was cancelled (its client went away); its remaining segments were dropped."""
 
 
-@dataclass(frozen=True, slots=True)
-class LanguagePair:
-    source: str
-    target: str
-
-    @classmethod
-    def parse(cls, name: str) -> LanguagePair:
-        source, _, target = name.partition("-")
-        if not source or not target:
-            raise ValueError(f"pair {name!r} must look like 'en-pt'")
-        return cls(source.lower(), target.lower())
-
-    def __str__(self) -> str:
-        return f"{self.source}-{self.target}"
-
-
 class Model(Protocol):
     """One loaded language pair; ``translate_batch`` must be safe to call from many threads at once."""
 

@@ -38,8 +38,9 @@ import filelock
 
 from ..config import AdaptersSettings
 from ..engine import DEFAULT_BACKEND, ModelLoadError, backend_kind
+from ..names import is_safe_name
 from .errors import HubDownloadError, NotInStoreError, UnsafePathError
-from .store import ModelStore, RepoRef, Snapshot, directory_size, is_commit, is_safe_name, store_errors
+from .store import ModelStore, RepoRef, Snapshot, directory_size, is_commit, store_errors
 
 log = logging.getLogger(__name__)
 

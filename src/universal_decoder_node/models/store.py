@@ -32,48 +32,17 @@ from urllib.parse import quote, unquote
 
 from filelock import FileLock
 
+from ..names import DEFAULT_REVISION, check_repo, parse_repo
 from ..utils.atomic_write import fsync_dir, fsync_tree, write_atomic
 from .errors import ModelStoreError, UnsafePathError
 
 MANIFEST = ".udn-manifest.json"
-DEFAULT_REVISION = "main"
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 def is_commit(revision: str) -> bool:
     """True when ``revision`` is a full commit hash (immutable), not a branch or tag."""
     return bool(_COMMIT.fullmatch(revision))
-
-
-def is_safe_name(name: str) -> bool:
-    """True when ``name`` is a relative '/'-separated path that stays where it is joined.
-
-    Not absolute, no '..' or '.' or empty segment, no backslash, no control character: what
-    a file in a repository or a branch name may be, never a way out of a directory.
-    """
-    return (
-        bool(name)
-        and "\\" not in name
-        and not any(ord(c) < 32 or ord(c) == 127 for c in name)
-        and all(part not in ("", ".", "..") for part in name.split("/"))
-    )
-
-
-def _check_repo(repo_id: str, revision: str) -> None:
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
-
-    shape = "must look like 'org/name' or 'org/name@revision'"
-    if repo_id.count("/") != 1:
-        raise ValueError(f"repository {repo_id!r} {shape}")
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError:
-        raise ValueError(
-            f"repository {repo_id!r} {shape}, in letters, digits, '-', '_' and '.' (no '--' or '..')"
-        ) from None
-    if not is_safe_name(revision):
-        raise ValueError(f"revision {revision!r} of {repo_id} is not a branch, tag or commit name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +56,12 @@ class RepoRef:
     revision: str = DEFAULT_REVISION
 
     def __post_init__(self) -> None:
-        _check_repo(self.repo_id, self.revision)
+        check_repo(self.repo_id, self.revision)
 
     @classmethod
     def parse(cls, text: str) -> RepoRef:
         """Parse ``org/name`` or ``org/name@revision``; raises ValueError with the expected shape."""
-        repo_id, sep, revision = text.strip().partition("@")
-        parts = repo_id.split("/")
-        if len(parts) != 2 or not all(parts) or (sep and not revision):
-            raise ValueError(f"repository {text!r} must look like 'org/name' or 'org/name@revision'")
-        return cls(repo_id, revision or DEFAULT_REVISION)
+        return cls(*parse_repo(text))
 
     @property
     def pinned(self) -> bool:
@@ -282,5 +247,5 @@ class ModelStore:
 
 def _folder(repo_id: str) -> str:
     """The store's directory name for a repository: ``org--name`` (huggingface_hub forbids '--' in ids)."""
-    _check_repo(repo_id, DEFAULT_REVISION)
+    check_repo(repo_id, DEFAULT_REVISION)
     return repo_id.replace("/", "--")

@@ -17,6 +17,13 @@ from fastapi.routing import APIRoute
 from ..errors import AuthenticationRequired, EndpointDisabled
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, if there is one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def admin_guard(token: str | None) -> Callable[[Request], None]:
     """A FastAPI dependency that admits only requests bearing ``token``."""
     expected = token.encode() if token else None
@@ -26,10 +33,10 @@ def admin_guard(token: str | None) -> Callable[[Request], None]:
             raise EndpointDisabled(
                 "admin endpoints are disabled; set UDN_ADMIN_TOKEN (or admin.token) to enable them"
             )
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not given:
+        given = bearer_token(request)
+        if given is None:
             raise AuthenticationRequired("admin token required: send 'Authorization: Bearer <token>'")
-        if not hmac.compare_digest(given.strip().encode(), expected):
+        if not hmac.compare_digest(given.encode(), expected):
             raise AuthenticationRequired("admin token is not valid")
 
     return require_admin

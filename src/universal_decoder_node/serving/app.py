@@ -17,14 +17,15 @@ from ..utils.https_middleware import add_https_middleware
 from ..utils.memory_manager import MemoryManager
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import lifetime, metrics
-from .api import TranslationAPI
-from .loop import TranslationLoop
-from .model_admin import add_model_admin_routes
-from .operations import NodeOperations, add_operations_routes
+from .http.model_admin import add_model_admin_routes
+from .http.node_routes import add_node_routes
+from .http.operations import NodeOperations, add_operations_routes
+from .http.translate import TranslationSpec
+from .ipc.control import ControlChannel
+from .ipc.server import NodeServer
 from .registration import registered
-from .routes import TranslationSpec, add_node_routes
-from .transport import AnswerPipes, RequestPipes
-from .worker_control import ControlChannel
+from .worker.api import TranslationAPI
+from .worker.loop import TranslationLoop
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +33,6 @@ LITSERVE_INFO_PATH = "/_litserve/info"
 COUNTED_ENDPOINTS = frozenset(
     {"/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics"}
 )
-
-
-class NodeServer(ls.LitServer):
-    """LitServer with requests and answers over pipes (``serving.transport``), not manager queues.
-
-    ``_init_manager`` is where LitServe 0.2.19 (pinned) creates its queues and transport; the
-    manager itself stays, for LitServe's worker status dictionary and shutdown event.
-    """
-
-    def _init_manager(self, num_api_servers: int) -> Any:
-        manager = super()._init_manager(num_api_servers)
-        for path in self.litapi_request_queues:
-            self.litapi_request_queues[path] = RequestPipes(num_api_servers)
-        self._transport = AnswerPipes(num_api_servers)
-        return manager
 
 
 def build_server(settings: Settings) -> ls.LitServer:
@@ -59,7 +45,7 @@ def build_server(settings: Settings) -> ls.LitServer:
         api,
         accelerator="cpu",
         workers_per_device=settings.serving.workers,
-        # Deadlines are enforced per request by our spec and worker (serving.api), which
+        # Deadlines are enforced per request by our spec and worker (serving.worker.api), which
         # answer a clear 504; LitServe's own queue timeout would bypass them.
         timeout=False,
         healthcheck_path="/_litserve/health",

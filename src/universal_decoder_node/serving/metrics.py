@@ -96,11 +96,6 @@ def multiprocess_enabled() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
-def mark_process_dead(pid: int) -> None:
-    if multiprocess_enabled():
-        _multiprocess.mark_process_dead(pid)
-
-
 def current_values(names: frozenset[str]) -> dict[str, float]:
     """The node-wide value of each named sample (for example ``udn_batch_size_count``), summed
     over labels and processes; names with no sample yet are left out."""

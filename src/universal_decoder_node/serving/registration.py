@@ -28,9 +28,9 @@ import httpx
 from .. import __version__
 from ..config import ConfigError, Settings
 from ..models import pair_sources
+from ..protocol.languages import LANGUAGE_NAMES
 from ..utils.memory_manager import MemoryManager
 from .metrics import collect_all
-from .routes import LANGUAGE_NAMES
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The LitServe API: what an inference worker does with a batch of translation requests.
 
-Requests reach the worker already validated by the HTTP layer (``serving.routes``) as
-``WorkItem``s (``serving.messages``). The worker never raises for a single bad item: each item
+Requests reach the worker already validated by the HTTP layer (``http.translate``) as
+``WorkItem``s (``ipc.messages``). The worker never raises for a single bad item: each item
 gets its own ``WorkResult``, its translations or the engine error that stopped it, so one
 failure cannot fail its batch.
 """
@@ -20,8 +20,8 @@ import litserve as ls
 import psutil
 from litserve.loops.base import LitLoop
 
-from ..config import Settings
-from ..engine import (
+from ...config import Settings
+from ...engine import (
     BatchTranslator,
     DeadlinePassed,
     EngineError,
@@ -34,15 +34,15 @@ from ..engine import (
     create_backend,
     prepare_process,
 )
-from ..models import pair_sources, startup_pairs
-from ..utils import tracing
-from ..utils.memory_manager import MemoryManager
-from ..utils.profiler import function_profiler, profile_section
-from . import lifetime, metrics
-from .messages import WorkItem, WorkResult
-from .model_admin import worker_handlers
-from .worker_control import ControlChannel, ControlServer
-from .worker_ops import WorkerOperations, inference_threads
+from ...models import pair_sources, startup_pairs
+from ...utils import tracing
+from ...utils.memory_manager import MemoryManager
+from ...utils.profiler import function_profiler, profile_section
+from .. import lifetime, metrics
+from ..ipc.control import ControlChannel, ControlServer
+from ..ipc.messages import WorkItem, WorkResult
+from .models import worker_handlers
+from .operations import WorkerOperations, inference_threads
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class TranslationAPI(ls.LitAPI):
     def setup(self, device: str) -> None:
         """Load and warm the local pairs and the pre-warm list, so their first request pays no cold start.
 
-        Other configured pairs load on demand (``predict``). A pre-warm pair that cannot be
+        Other configured pairs load on demand (``dispatch``). A pre-warm pair that cannot be
         had fails the worker, and with it the node's start, with the reason.
         """
         lifetime.die_with_parent()  # no worker outlives a main process that was killed
@@ -132,7 +132,7 @@ class TranslationAPI(ls.LitAPI):
     def predict(self, x: list[WorkItem] | WorkItem, **kwargs: Any) -> Any:
         """Translate a batch and wait: one result per item (a single item when given one).
 
-        The node itself serves through ``dispatch`` (``serving.loop``), which answers each
+        The node itself serves through ``dispatch`` (``worker.loop``), which answers each
         item as soon as it is done; this is the same work for LitServe's own loops and tests.
         """
         items = [x] if isinstance(x, WorkItem) else x

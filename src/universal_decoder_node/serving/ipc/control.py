@@ -3,7 +3,7 @@
 Models live in LitServe's inference workers (spawned processes), while admin requests
 arrive in the API server process. Each worker listens on its own Unix socket in a private
 directory (mode 0700) created before the processes start, and answers requests (the
-dataclasses of ``serving.messages``) with the handler registered for the request's type. Connections are
+dataclasses of ``ipc.messages``) with the handler registered for the request's type. Connections are
 authenticated with a random key (``multiprocessing.connection``'s HMAC challenge), so only
 this node's processes can talk to its workers.
 

@@ -23,8 +23,8 @@ from litserve.callbacks import CallbackRunner
 from litserve.loops.base import LitLoop
 from litserve.transport.base import MessageTransport
 
-from .messages import Queued, WorkResult
-from .transport import RequestPipes, answer_frame
+from ..ipc.messages import Queued, WorkResult
+from ..ipc.pipes import RequestPipes, answer_frame
 
 if TYPE_CHECKING:
     from .api import TranslationAPI

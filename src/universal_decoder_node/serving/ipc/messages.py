@@ -1,7 +1,7 @@
 """The messages between a node's API servers and its inference workers, as they cross the pipes.
 
 Work: an API server puts a ``Queued`` work item on its request pipe; a worker answers it with a
-``WorkResult``: the translations, or the engine error that stopped it (an ``EngineError``
+``WorkResult``: the translations, or the error that stopped it (a ``UdnError``
 pickles whole, so the API server raises the same error and the one error table maps it to
 a status). Control: an API server sends a request dataclass (``LoadPair``, ``Cleanup``, ...)
 to every worker's control socket and gets a ``ControlReply`` from each. Times are
@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import EngineError
-from ..utils.tracing import TraceContext
+from ...errors import UdnError
+from ...utils.tracing import TraceContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +43,10 @@ class WorkResult:
     """A work item's outcome: ``translations`` (one per text), or ``error``."""
 
     translations: list[str] | None = None
-    error: EngineError | None = None
+    error: UdnError | None = None
 
 
-# Control requests, from an API server to every inference worker (``serving.worker_control``).
+# Control requests, from an API server to every inference worker (``ipc.control``).
 # Each names one operation; the worker answers with a ControlReply.
 
 

@@ -1,7 +1,7 @@
-"""Admin endpoints for language-pair models, and the worker-side operations that carry them out.
+"""Admin endpoints for language-pair models, in each API server process.
 
-Models live in the inference workers, so the endpoints (in the API server process) ask every
-worker over the control channel (``serving.worker_control``):
+Models live in the inference workers, so the endpoints ask every worker over the control
+channel (``ipc.control``; the worker side is ``worker.models``):
 
 - ``GET /admin/models``: every configured pair, its source, whether it is in the model store
   (and its size on disk), and per worker its state (loaded, loading, failed, not_loaded),
@@ -15,65 +15,20 @@ worker over the control channel (``serving.worker_control``):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from ..config import Settings
-from ..engine import ModelLoadError, PairRegistry
-from ..errors import PairInUse, PairPinned, UnloadFailed, UnsupportedPair, WorkerUnavailable
-from ..models import HubSource, pair_sources
-from ..protocol.admin import admin_guard
-from .messages import ControlRequest, DescribeModels, LoadPair, UnloadIdle, UnloadPair
-from .worker_control import ControlChannel, Handler
+from ...config import Settings
+from ...engine import ModelLoadError
+from ...errors import PairInUse, PairPinned, UnloadFailed, UnsupportedPair, WorkerUnavailable
+from ...models import HubSource, pair_sources
+from ...protocol.admin import admin_guard
+from ..ipc.control import ControlChannel
+from ..ipc.messages import ControlRequest, DescribeModels, LoadPair, UnloadPair
 
 # Seconds a worker has to describe its models.
 _DESCRIBE_TIMEOUT = 10.0
-
-
-def worker_handlers(registry: PairRegistry, load_timeout: float) -> dict[type, Handler]:
-    """The model operations a worker answers: DescribeModels, LoadPair, UnloadPair and UnloadIdle.
-
-    UnloadIdle is what memory cleanup should send: it frees the least recently used idle
-    pairs first and never touches pinned or busy ones.
-    """
-
-    def models(_: DescribeModels) -> dict[str, Any]:
-        return {"pairs": registry.describe(), "limits": registry.limits()}
-
-    def load(request: LoadPair) -> dict[str, Any]:
-        pair = request.pair
-        try:
-            registry.start_load(pair, retry=True).result(timeout=load_timeout)
-        except TimeoutError:
-            raise TimeoutError(f"loading {pair} did not finish within {load_timeout:g}s") from None
-        return {"pair": pair, **registry.describe()[pair]}
-
-    def unload(request: UnloadPair) -> dict[str, Any]:
-        pair = request.pair
-        registry.source(pair)
-        return {"pair": pair, "result": registry.try_unload(pair)}
-
-    return {
-        DescribeModels: models,
-        LoadPair: load,
-        UnloadPair: unload,
-        UnloadIdle: unload_idle_handler(registry),
-    }
-
-
-def unload_idle_handler(registry: PairRegistry) -> Callable[[UnloadIdle], dict[str, Any]]:
-    """The UnloadIdle operation: ``{"unloaded": [pairs]}``.
-
-    The one way a worker frees idle models (the memory manager's cleanup hook calls it too):
-    least recently used first, never a pinned or busy pair.
-    """
-
-    def unload_idle(request: UnloadIdle) -> dict[str, Any]:
-        return {"unloaded": registry.unload_idle(keep=request.keep, idle_seconds=request.idle_seconds)}
-
-    return unload_idle
 
 
 def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlChannel) -> None:

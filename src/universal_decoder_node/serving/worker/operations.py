@@ -2,8 +2,8 @@
 
 Runs inside the LitServe worker process that holds the models. ``WorkerOperations.start``
 registers the engine's cleanup hook with this process's MemoryManager; ``handlers()`` are
-the operations it answers on the node's control channel (``serving.worker_control``), next
-to the model operations of ``serving.model_admin``.
+the operations it answers on the node's control channel (``ipc.control``), next
+to the model operations of ``worker.models``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..config import Settings
-from ..engine import PairRegistry
-from ..utils.memory_manager import MemoryManager, usable_cores
-from ..utils.profiler import function_profiler
-from .messages import (
+from ...config import Settings
+from ...engine import PairRegistry
+from ...utils.memory_manager import MemoryManager, usable_cores
+from ...utils.profiler import function_profiler
+from ..ipc.control import Handler
+from ..ipc.messages import (
     Cleanup,
     Describe,
     ProfilerEnable,
@@ -25,8 +26,7 @@ from .messages import (
     Report,
     UnloadIdle,
 )
-from .model_admin import unload_idle_handler
-from .worker_control import Handler
+from .models import unload_idle_handler
 
 ENGINE_HOOK = "engine"
 
@@ -49,7 +49,7 @@ def inference_threads(settings: Settings) -> dict[str, int]:
 def engine_cleanup_hook(registry: PairRegistry) -> Any:
     """The MemoryManager cleanup hook for ``registry``: unload least recently used idle pairs.
 
-    It runs the worker's ``unload_idle`` operation (``serving.model_admin``), so a pair that
+    It runs the worker's ``unload_idle`` operation (``worker.models``), so a pair that
     is in use or pinned is never unloaded; a pair unloaded here is loaded again by the next
     request that needs it.
     """

@@ -1,8 +1,8 @@
 """Operations in the API process: the memory monitor and the /admin/memory and /admin/profiling endpoints.
 
 The models live in the inference workers, so cleanup and profiler figures are fetched from
-them over the node's control channel (``serving.worker_control``; the worker side is
-``serving.worker_ops``) and combined with the API process's own. The memory monitor runs in
+them over the node's control channel (``ipc.control``; the worker side is
+``worker.operations``) and combined with the API process's own. The memory monitor runs in
 the first API server process (one per node); with ``serving.api_servers > 1`` the others
 read its recent alerts from a file in the channel's private directory.
 """
@@ -21,15 +21,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import Response
 
-from ..config import Settings
-from ..errors import NotFound, UnsupportedFormat
-from ..protocol.admin import admin_guard
-from ..utils import tracing
-from ..utils.atomic_write import write_atomic
-from ..utils.memory_manager import MemoryAlert, MemoryManager
-from ..utils.profiler import EXPORT_FORMATS, FunctionProfiler, function_profiler
-from . import metrics
-from .messages import (
+from ...config import Settings
+from ...errors import NotFound, UnsupportedFormat
+from ...protocol.admin import admin_guard
+from ...utils import tracing
+from ...utils.atomic_write import write_atomic
+from ...utils.memory_manager import MemoryAlert, MemoryManager
+from ...utils.profiler import EXPORT_FORMATS, FunctionProfiler, function_profiler
+from .. import metrics
+from ..ipc.control import ControlChannel
+from ..ipc.messages import (
     Cleanup,
     ControlRequest,
     Describe,
@@ -38,7 +39,6 @@ from .messages import (
     ProfilerSnapshot,
     Report,
 )
-from .worker_control import ControlChannel
 
 log = logging.getLogger(__name__)
 
