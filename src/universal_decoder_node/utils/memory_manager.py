@@ -373,8 +373,8 @@ class MemoryManager:
 
         A serving process calls it once it has started: what it built by then (modules, the
         app, loaded models) lives as long as the process, and without this every full
-        collection walks all of it again while requests wait (60-80 ms per full collection
-        in a traced API server under load). ``cleanup`` unfreezes, collects and freezes
+        collection walks all of it again while requests wait (the README's Memory manager
+        section has the figures). ``cleanup`` unfreezes, collects and freezes
         again, so what becomes garbage later is still freed; what is alive at that moment,
         requests in flight included, is frozen with the rest, so a reference cycle among those
         is freed only at the next cleanup (small, and cleanups are rare). Returns how many

@@ -54,10 +54,9 @@ class TranslationSpec(LitSpec):
 
         Plain Starlette routes rather than LitServe's spec endpoints (FastAPI routes): the
         handlers read the raw request themselves, so FastAPI's per-request dependency solving
-        and endpoint machinery only added cost, about a quarter of the API server's CPU per
-        one-sentence request. They are open, like every translation endpoint (``/admin`` has
-        its own guard), and not in the generated OpenAPI document: their contract is
-        LibreTranslate's, documented in the README.
+        and endpoint machinery would only add cost (docs/performance.md). They are open, like
+        every translation endpoint (``/admin`` has its own guard), and not in the generated
+        OpenAPI document: their contract is LibreTranslate's, documented in the README.
         """
         app.add_route("/translate", self.translate, methods=["POST"])
         app.add_route("/decode", self.decode, methods=["POST"])
