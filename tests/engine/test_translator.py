@@ -244,3 +244,28 @@ def test_a_cancelled_job_stops_and_a_job_already_late_translates_nothing(transla
     assert isinstance(results[0][0], JobCancelled) and results[0][1] < 400
     assert isinstance(results[1][0], DeadlinePassed) and results[1][1] == 0
     assert translator.backlog == 0
+
+
+def test_long_jobs_in_the_rotation_do_not_hold_up_admission(translator: BatchTranslator) -> None:
+    # The worker's loop admits new requests while the backlog is below two segments per
+    # thread. Two long jobs that have started take one turn each per round, like a new job,
+    # so they must not count: otherwise nothing new is admitted until one of them ends.
+    done = threading.Event()
+    finished: list[int] = []
+
+    def record(index: int, result: object, segments: int) -> None:
+        finished.append(index)
+        if len(finished) == 2:
+            done.set()
+
+    translator.submit(
+        [TranslationJob("en-pt", ["Hi.\n" * 400]), TranslationJob("en-pt", ["Hi.\n" * 400])], record
+    )
+    samples = []
+    while not finished and len(samples) < 200:
+        samples.append(translator.backlog)
+        time.sleep(0.001)  # sampling the backlog while the two are translated, not waiting on it
+    assert not finished, "the jobs ended before the backlog could be sampled"
+    assert max(samples) <= translator.threads, samples  # only the segments being translated
+    assert translator.wait_until_below(2 * translator.threads, timeout=60)
+    assert done.wait(120)

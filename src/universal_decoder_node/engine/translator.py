@@ -177,6 +177,7 @@ class BatchTranslator:
         self._below = threading.Condition(self._lock)  # the backlog fell below ``_low_water``
         self._turns: deque[_JobState] = deque()  # jobs with segments not yet handed out
         self._running = 0  # segments being translated
+        self._unstarted = 0  # queued jobs not yet given a first segment
         self._low_water = 0
         self._closing = False
         self._workers = [
@@ -226,6 +227,7 @@ class BatchTranslator:
         if states:
             with self._lock:
                 self._turns.extend(states)
+                self._unstarted += len(states)
                 self._work_ready.notify(len(states))
 
     def _park(
@@ -264,8 +266,12 @@ class BatchTranslator:
 
     @property
     def backlog(self) -> int:
-        """Segments ahead of a job submitted now: those being translated, one per queued job."""
-        return self._running + len(self._turns)
+        """What the admission gate waits on: segments being translated, and queued jobs not yet started.
+
+        A job already started takes one turn per round, like the job submitted next, so it is
+        not counted: long jobs in the rotation never hold up the admission of new ones.
+        """
+        return self._running + self._unstarted
 
     def wait_until_below(self, segments: int, timeout: float | None = None) -> bool:
         """Block until the backlog is below ``segments``; False on timeout."""
@@ -312,6 +318,8 @@ class BatchTranslator:
             state = self._pop_turn(model)
             if state is None:
                 break
+            if state.next == 0:
+                self._unstarted -= 1
             stop = state.stop_reason()
             if stop is not None:
                 state.failure = stop
