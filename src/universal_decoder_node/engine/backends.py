@@ -9,12 +9,15 @@ means writing its module (a ``Backend`` and a ``BackendKind``) and listing its k
 
 from __future__ import annotations
 
-from .base import Backend, BackendKind, UnknownBackendError
+from pathlib import Path
+
+from .base import Backend, BackendKind, ModelLoadError, UnknownBackendError
 from .bergamot import BERGAMOT
+from .ctranslate2 import CTRANSLATE2
 
-DEFAULT_BACKEND = BERGAMOT.name
+DEFAULT_BACKEND = BERGAMOT.name  # the bundled pairs' backend
 
-_BUILT_IN = (BERGAMOT,)
+_BUILT_IN = (BERGAMOT, CTRANSLATE2)
 _KINDS: dict[str, BackendKind] = {kind.name: kind for kind in _BUILT_IN}
 
 
@@ -58,3 +61,25 @@ def prepare_process() -> dict[str, str]:
     for kind in _KINDS.values():
         applied.update(kind.prepare_process())
     return applied
+
+
+def detect_backend(directory: Path) -> str:
+    """The backend whose layout ``directory`` is in; raises ModelLoadError naming what is missing.
+
+    ``model.bin`` + ``config.json``: CTranslate2; ``config*.yml``: Bergamot.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelLoadError(
+            "the model directory does not exist", f"model directory {directory} does not exist"
+        )
+    found = [kind.name for kind in _KINDS.values() if kind.recognises(directory)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ModelLoadError(
+            f"the model directory fits more than one backend ({', '.join(found)}); set its backend",
+            f"model directory {directory} fits more than one backend ({', '.join(found)}); set its backend",
+        )
+    what = "holds neither model.bin + config.json (CTranslate2) nor config*.yml (Bergamot)"
+    raise ModelLoadError(f"the model directory {what}", f"model directory {directory} {what}")

@@ -31,6 +31,7 @@ from ...engine import (
     PairRegistry,
     TranslationFailed,
     TranslationJob,
+    backend_names,
     create_backend,
     prepare_process,
 )
@@ -236,9 +237,11 @@ def build_registry(settings: Settings, threads: int | None = None) -> PairRegist
     sources = pair_sources(settings)
     threads = threads or settings.serving.threads
     names = {source.backend for source in sources.values()}
+    if None in names:  # a pair's backend comes from its files: any backend may be needed
+        names = set(backend_names())
     return PairRegistry(
         sources,
-        {name: create_backend(name, threads=threads) for name in sorted(names)},
+        {name: create_backend(name, threads=threads) for name in sorted(n for n in names if n)},
         pinned=frozenset(adapters.pinned),
         max_loaded=adapters.max_loaded,
         memory_budget_bytes=int(budget * 1024 * 1024) if budget is not None else None,
