@@ -155,8 +155,9 @@ def test_udn_refuses_a_configuration_naming_an_unknown_backend(tmp_path: Path) -
         env=env,
     )
     assert result.returncode == 2
-    assert "models.pairs.en-es.backend: unknown backend 'marian'; available backends: bergamot, ctranslate2" in (
-        result.stderr
+    assert (
+        "models.pairs.en-es.backend: unknown backend 'marian'; available backends: bergamot, ctranslate2"
+        in (result.stderr)
     )
 
 
