@@ -225,7 +225,7 @@ def test_options_come_from_the_pair_or_models_options_once(ct2_model: Path) -> N
     with pytest.raises(ConfigError, match=r"beam_size of pair 'en-xx' is set both in models\.pairs\.en-xx"):
         pair_sources(twice)
     stray = load_settings(models={"options": {"en-zz": {"beam_size": 4}}})
-    with pytest.raises(ConfigError, match="models.options names 'en-zz', which is not configured"):
+    with pytest.raises(ConfigError, match=r"models\.options names 'en-zz', which is not configured"):
         pair_sources(stray)
 
 
