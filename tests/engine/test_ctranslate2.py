@@ -16,9 +16,11 @@ from universal_decoder_node.engine import (
     TranslationFailed,
     TranslationJob,
     backend_kind,
+    backends_for,
     bundled_model_dirs,
     create_backend,
     detect_backend,
+    prepare_process,
 )
 from universal_decoder_node.engine.ctranslate2 import CTranslate2Model, select_device
 from universal_decoder_node.models import check_local_pairs, pair_sources
@@ -236,3 +238,14 @@ def test_a_bergamot_pair_refuses_ctranslate2_options() -> None:
     with pytest.raises(ConfigError) as refused:
         check_local_pairs(pair_sources(settings))
     assert "a Bergamot model takes no engine options, and beam_size is set" in str(refused.value)
+
+
+def test_only_the_backends_a_node_uses_set_up_its_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "")  # so that the test's end restores the value before it
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert backends_for(["bergamot"]) == ["bergamot"]
+    assert backends_for(["bergamot", None]) == ["bergamot", "ctranslate2"]  # None: from its files
+    assert "OMP_NUM_THREADS" not in prepare_process(["bergamot"])
+    assert prepare_process(["ctranslate2"]) == {"OMP_NUM_THREADS": "1"}
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # an operator's own value wins
+    assert prepare_process(["ctranslate2"]) == {"OMP_NUM_THREADS": "2"}

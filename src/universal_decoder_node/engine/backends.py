@@ -9,6 +9,7 @@ means writing its module (a ``Backend`` and a ``BackendKind``) and listing its k
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from .base import Backend, BackendKind, ModelLoadError, UnknownBackendError
@@ -52,15 +53,23 @@ def create_backend(name: str, *, threads: int) -> Backend:
     return backend_kind(name).create(threads=threads)
 
 
-def prepare_process() -> dict[str, str]:
-    """Apply every backend's process setup (environment its native library reads once); returns it.
+def prepare_process(names: Iterable[str] | None = None) -> dict[str, str]:
+    """Apply the process setup (environment a native library reads once) of the backends
+    called ``names``, or of every backend; returns what was applied.
 
     Call it in an inference worker before any model loads.
     """
+    kinds = _KINDS.values() if names is None else [backend_kind(name) for name in sorted(names)]
     applied: dict[str, str] = {}
-    for kind in _KINDS.values():
+    for kind in kinds:
         applied.update(kind.prepare_process())
     return applied
+
+
+def backends_for(names: Iterable[str | None]) -> list[str]:
+    """The backends that pairs naming ``names`` may need: every backend if one names none (None)."""
+    wanted = set(names)
+    return backend_names() if None in wanted else sorted(n for n in wanted if n is not None)
 
 
 def detect_backend(directory: Path) -> str:
