@@ -137,6 +137,10 @@ def _serve(args: argparse.Namespace) -> int:
             )
             return 2
         tls = {"ssl_certfile": str(args.ssl_certfile), "ssl_keyfile": str(args.ssl_keyfile)}
+    from .models import check_local_pairs, pair_sources
+
+    # Here, once, clearly: a bad model directory would otherwise fail every worker's start.
+    check_local_pairs(pair_sources(settings))
     from .serving.app import run
 
     run(settings, **tls)

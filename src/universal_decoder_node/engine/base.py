@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..config import EngineOptions
 from ..errors import UdnError, UnsupportedPair
 
 
@@ -87,8 +88,13 @@ class Backend(Protocol):
 
     name: str
 
-    def load(self, directory: Path) -> Model:
-        """Load the model in ``directory``; raises ModelLoadError with a readable reason."""
+    def load(self, directory: Path, options: EngineOptions | None = None) -> Model:
+        """Load the model in ``directory``; raises ModelLoadError with a readable reason.
+
+        ``options``: the pair's engine options (``models.pairs.<pair>``, ``models.options.<pair>``);
+        the registry passes them only when the pair sets any, so a backend without options
+        may take ``directory`` alone.
+        """
         ...
 
     def settings(self) -> dict[str, object]:
@@ -104,6 +110,10 @@ class ModelFiles(Protocol):
     def __call__(self, directory: Path, *, confined: bool = False) -> list[Path]: ...
 
 
+def _recognises_nothing(directory: Path) -> bool:
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class BackendKind:
     """What the engine knows about one backend before any model is loaded (``engine.backends``).
@@ -112,6 +122,10 @@ class BackendKind:
     raises ModelLoadError naming what is missing; with ``confined`` every file must lie inside
     the directory (a model from outside, such as the Hub). ``prepare_process()`` runs in each
     inference worker before any model loads and returns the environment it applied.
+    ``recognises(directory)`` says whether a directory is in this backend's layout (a pair
+    that names no backend gets the one that recognises its directory). ``check(directory,
+    options)`` runs before a node starts, for each local pair: the model's files and the
+    pair's options on this machine, without loading the model (default: ``model_files``).
     """
 
     name: str
@@ -119,3 +133,12 @@ class BackendKind:
     create: BackendFactory
     model_files: ModelFiles
     prepare_process: Callable[[], dict[str, str]]
+    recognises: Callable[[Path], bool] = _recognises_nothing
+    check: Callable[[Path, EngineOptions | None], None] | None = None
+
+    def check_pair(self, directory: Path, options: EngineOptions | None) -> None:
+        """``check``, or ``model_files`` for a backend without one; raises ModelLoadError."""
+        if self.check is not None:
+            self.check(directory, options)
+        else:
+            self.model_files(directory)

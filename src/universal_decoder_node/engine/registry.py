@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from .backends import detect_backend
 from .base import Backend, EngineError, Model, ModelLoadError, UnknownBackendError, UnsupportedPairError
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,8 @@ class PairSource(Protocol):
     """Where a pair's model comes from; ``directory()`` may download, and raises ModelLoadError."""
 
     @property
-    def backend(self) -> str:
-        """The name of the backend that loads the model (``engine.backends``)."""
+    def backend(self) -> str | None:
+        """The name of the backend that loads the model (``engine.backends``); None: from its files."""
         ...
 
     def directory(self) -> Path: ...
@@ -77,8 +78,10 @@ class PairRegistry:
     seconds before the next request may try again.
 
     ``backends``: one backend that loads every pair, or backends by name, each pair loaded by
-    the one its source names (``PairSource.backend``); raises UnknownBackendError when a
-    source names a backend not given.
+    the one its source names (``PairSource.backend``), or, when it names none, by the one
+    whose layout its directory is in (``engine.backends.detect_backend``); raises
+    UnknownBackendError when a source names a backend not given. A source's
+    ``engine_options`` (when it has any) go to the backend's ``load``.
     """
 
     def __init__(
@@ -95,8 +98,9 @@ class PairRegistry:
         self._sources = dict(sources)
         if isinstance(backends, Mapping):
             self._backends = dict(backends)
-            self._pair_backends = {
-                pair: self._named(backends, source.backend) for pair, source in self._sources.items()
+            self._pair_backends: dict[str, Backend | None] = {
+                pair: self._named(backends, source.backend) if source.backend is not None else None
+                for pair, source in self._sources.items()
             }
         else:
             self._backends = {backends.name: backends}
@@ -185,7 +189,10 @@ class PairRegistry:
                 return entry.model
             started = time.monotonic()
             try:
-                model = self._pair_backends[pair].load(source.directory())
+                directory = source.directory()
+                backend = self._pair_backends[pair] or self._named(self._backends, detect_backend(directory))
+                options = getattr(source, "engine_options", None)
+                model = backend.load(directory) if options is None else backend.load(directory, options)
             except Exception as exc:
                 error = _client_safe(pair, exc)
                 with self._lock:

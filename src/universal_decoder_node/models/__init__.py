@@ -5,6 +5,7 @@ from .hub import HubModel, HubOptions, fetch
 from .sources import (
     DirectorySource,
     HubSource,
+    check_local_pairs,
     model_store,
     pair_sources,
     startup_pairs,
@@ -23,6 +24,7 @@ __all__ = [
     "RepoRef",
     "Snapshot",
     "UnsafePathError",
+    "check_local_pairs",
     "fetch",
     "model_store",
     "pair_sources",

@@ -37,7 +37,7 @@ from typing import Any
 import filelock
 
 from ..config import AdaptersSettings
-from ..engine import DEFAULT_BACKEND, ModelLoadError, backend_kind
+from ..engine import ModelLoadError, backend_kind, detect_backend
 from ..names import is_safe_name
 from .errors import HubDownloadError, NotInStoreError, UnsafePathError
 from .store import ModelStore, RepoRef, Snapshot, directory_size, is_commit, store_errors
@@ -78,7 +78,8 @@ class HubModel:
     label: str
     allow_patterns: tuple[str, ...] | None = None
     ignore_patterns: tuple[str, ...] | None = None
-    backend: str = DEFAULT_BACKEND  # the engine that loads it, and so which files it must hold
+    # The engine that loads it, and so which files it must hold; None: the one its files fit.
+    backend: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +360,12 @@ def verify(directory: Path, expected: dict[str, _Expected], model: HubModel) -> 
                 )
             record["git_sha1"] = actual
         records[name] = record
-    kind = backend_kind(model.backend)
+    try:
+        kind = backend_kind(model.backend or detect_backend(directory))
+    except ModelLoadError as exc:
+        raise HubDownloadError(
+            f"{_what(model)}: not a usable model: {exc}", f"{_what(model)}: not a usable model: {exc.detail}"
+        ) from None
     try:
         for path in kind.model_files(directory, confined=True):
             records.setdefault(path.relative_to(directory).as_posix(), {"size": path.stat().st_size})

@@ -5,19 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import ConfigError, Settings
-from ..engine import DEFAULT_BACKEND, UnknownBackendError, backend_kind, bundled_model_dirs
+from ..config import ConfigError, EngineOptions, PairSettings, Settings
+from ..engine import (
+    DEFAULT_BACKEND,
+    ModelLoadError,
+    UnknownBackendError,
+    backend_kind,
+    bundled_model_dirs,
+    detect_backend,
+)
 from .hub import HubModel, HubOptions, Progress, fetch
 from .store import ModelStore, RepoRef, Snapshot
 
 
 @dataclass(frozen=True)
 class DirectorySource:
-    """A model directory already on disk (a bundled model, or one the operator configured)."""
+    """A model directory already on disk (a bundled model, or one the operator configured).
+
+    ``backend`` None: the one whose layout the directory is in (``engine.detect_backend``).
+    """
 
     path: Path
     kind: str = "directory"
-    backend: str = DEFAULT_BACKEND
+    backend: str | None = DEFAULT_BACKEND
+    engine_options: EngineOptions | None = None
 
     def directory(self) -> Path:
         return self.path
@@ -34,9 +45,10 @@ class HubSource:
     store: ModelStore
     options: HubOptions
     kind: str = "hub"
+    engine_options: EngineOptions | None = None
 
     @property
-    def backend(self) -> str:
+    def backend(self) -> str | None:
         return self.model.backend
 
     def directory(self, progress: Progress | None = None) -> Path:
@@ -78,15 +90,15 @@ def pair_sources(settings: Settings) -> dict[str, PairSourceType]:
     if settings.models.bundled:
         for pair, path in bundled_model_dirs().items():
             sources[pair] = DirectorySource(path, kind="bundled")
+    options = settings.models.options
     for pair, conf in settings.models.pairs.items():
-        try:
-            backend_kind(conf.backend)
-        except UnknownBackendError as exc:
-            raise ConfigError(f"invalid configuration: models.pairs.{pair}.backend: {exc}") from None
-        sources[pair] = DirectorySource(conf.path, kind="directory", backend=conf.backend)
+        merged = _merged_options(pair, conf, options.get(pair))
+        sources[pair] = DirectorySource(
+            conf.path, kind="directory", backend=merged.backend, engine_options=merged.engine_options()
+        )
     adapters = settings.adapters
     store = model_store(settings)
-    options = HubOptions.from_settings(adapters)
+    hub_options = HubOptions.from_settings(adapters)
     for pair, repo in adapters.repos.items():
         if pair in settings.models.pairs:
             raise ConfigError(
@@ -97,13 +109,21 @@ def pair_sources(settings: Settings) -> dict[str, PairSourceType]:
             ref = RepoRef.parse(repo.repo)
         except ValueError as exc:
             raise ConfigError(f"invalid configuration: adapters.repos.{pair}: {exc}") from None
+        engine = _merged_options(pair, None, options.get(pair))
         model = HubModel(
             ref=ref,
             label=pair,
             allow_patterns=tuple(repo.allow_patterns) if repo.allow_patterns is not None else None,
             ignore_patterns=tuple(repo.ignore_patterns) if repo.ignore_patterns is not None else None,
+            backend=engine.backend,
         )
-        sources[pair] = HubSource(model, store, options)
+        sources[pair] = HubSource(model, store, hub_options, engine_options=engine.engine_options())
+    unknown_options = [pair for pair in options if pair not in sources]
+    if unknown_options:
+        raise ConfigError(
+            f"invalid configuration: models.options names {', '.join(map(repr, unknown_options))}, "
+            f"which is not configured; configured pairs: {', '.join(sorted(sources)) or 'none'}"
+        )
     for key, names in (("prewarm", adapters.prewarm), ("pinned", adapters.pinned)):
         unknown = [name for name in names if name not in sources]
         if unknown:
@@ -112,6 +132,50 @@ def pair_sources(settings: Settings) -> dict[str, PairSourceType]:
                 f"which is not configured; configured pairs: {', '.join(sorted(sources)) or 'none'}"
             )
     return sources
+
+
+def _merged_options(
+    pair: str, directory: PairSettings | None, options: EngineOptions | None
+) -> EngineOptions:
+    """A pair's options from ``models.pairs.<pair>`` and ``models.options.<pair>``, its backend checked.
+
+    Raises ConfigError when both set the same key, or the backend named does not exist.
+    """
+    own = directory.model_dump(exclude={"path"}, exclude_none=True) if directory is not None else {}
+    extra = options.model_dump(exclude_none=True) if options is not None else {}
+    twice = sorted(set(own) & set(extra))
+    if twice:
+        raise ConfigError(
+            f"invalid configuration: {', '.join(twice)} of pair {pair!r} is set both in "
+            f"models.pairs.{pair} and in models.options.{pair}; keep one"
+        )
+    merged = EngineOptions(**own, **extra)
+    if merged.backend is not None:
+        where = "pairs" if "backend" in own else "options"
+        try:
+            backend_kind(merged.backend)
+        except UnknownBackendError as exc:
+            raise ConfigError(f"invalid configuration: models.{where}.{pair}.backend: {exc}") from None
+    return merged
+
+
+def check_local_pairs(sources: dict[str, PairSourceType]) -> None:
+    """Check every configured model directory and its options without loading it (``udn serve``).
+
+    Raises ConfigError naming the pair, the path and what is wrong: no model in a known
+    layout, a missing or mismatched file, options the backend refuses, a device this
+    machine does not have.
+    """
+    for pair, source in sorted(sources.items()):
+        if not isinstance(source, DirectorySource) or source.kind != "directory":
+            continue
+        try:
+            name = source.backend or detect_backend(source.path)
+            backend_kind(name).check_pair(source.path, source.engine_options)
+        except ModelLoadError as exc:
+            raise ConfigError(
+                f"language pair {pair!r} cannot be served from {source.path}: {exc.detail}"
+            ) from None
 
 
 def startup_pairs(settings: Settings, sources: dict[str, PairSourceType]) -> list[str]:

@@ -31,6 +31,7 @@ from ...engine import (
     PairRegistry,
     TranslationFailed,
     TranslationJob,
+    backends_for,
     create_backend,
     prepare_process,
 )
@@ -92,7 +93,8 @@ class TranslationAPI(ls.LitAPI):
             # LitServe stops a worker with SIGTERM, whose default action ends the process at
             # once; exiting instead lets the atexit hooks run, so the last spans are exported.
             signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        allocator = prepare_process()
+        # Only the backends this node's pairs use set up the process.
+        allocator = prepare_process(backends_for(s.backend for s in pair_sources(self.settings).values()))
         threads = inference_threads(self.settings)
         self.registry = build_registry(self.settings, threads["threads"])
         # Never wait for a load inside a batch: the other pairs' requests would wait too.
@@ -235,10 +237,10 @@ def build_registry(settings: Settings, threads: int | None = None) -> PairRegist
     budget = adapters.memory_budget_mb
     sources = pair_sources(settings)
     threads = threads or settings.serving.threads
-    names = {source.backend for source in sources.values()}
+    names = backends_for(source.backend for source in sources.values())
     return PairRegistry(
         sources,
-        {name: create_backend(name, threads=threads) for name in sorted(names)},
+        {name: create_backend(name, threads=threads) for name in names},
         pinned=frozenset(adapters.pinned),
         max_loaded=adapters.max_loaded,
         memory_budget_bytes=int(budget * 1024 * 1024) if budget is not None else None,

@@ -1,0 +1,473 @@
+"""CTranslate2 models (OPUS-MT and quickmt conversions, any Transformer in its format) with SentencePiece.
+
+A model directory holds ``model.bin`` and ``config.json`` as CTranslate2's converters write
+them, its vocabularies (``shared_vocabulary.{json,txt}``, or ``source_vocabulary.*`` and
+``target_vocabulary.*``), and SentencePiece models in one of the layouts in ``TOKENIZERS``.
+A ``vmap.txt`` (CTranslate2's vocabulary map) is used when present: decoding then scores only
+the target tokens the map lists for the input's words, which is much cheaper for small models.
+
+Threads: ``inter_threads`` batches run in parallel, each on ``intra_threads`` OpenMP threads.
+With the batches the scheduler makes, one thread per batch and as many batches as cores
+keeps every core busy without OpenMP's team synchronisation (see docs/performance.md), so
+that is the default. The OpenMP runtime is told the same before the library loads
+(``prepare_process``): its default team of one thread per core, idle-spinning at exit,
+is what deadlocked LibreTranslate's workers (its issue 1008).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import struct
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import EngineOptions
+from .base import BackendKind, EngineError, ModelLoadError, TranslationFailed
+
+if TYPE_CHECKING:
+    import ctranslate2
+
+log = logging.getLogger(__name__)
+
+# Set before the library (and the OpenMP runtime it bundles) loads; an operator's own value wins.
+OPENMP_ENV = {"OMP_NUM_THREADS": "1"}
+
+# SentencePiece layouts, source model and target model: a shared model, OPUS-MT's
+# (Helsinki-NLP and its conversions), quickmt's separate and joint models.
+TOKENIZERS = (
+    ("sentencepiece.model", "sentencepiece.model"),
+    ("source.spm", "target.spm"),
+    ("src.spm.model", "tgt.spm.model"),
+    ("joint.spm.model", "joint.spm.model"),
+)
+VOCABULARY_MAP = "vmap.txt"  # the only name CTranslate2 reads one under
+
+DEFAULT_BEAM_SIZE = 2  # CTranslate2's own default
+DEFAULT_MAX_DECODING_LENGTH = 256
+DEFAULT_MAX_BATCH_SEGMENTS = 32
+DEFAULT_MAX_BATCH_TOKENS = 1024
+_COMPUTE_DEFAULTS = {"cpu": "int8", "cuda": "int8_float16"}
+_DEVICE = re.compile(r"^(auto|cpu|cuda)(?::(\d+))?$")
+
+
+def prepare_process() -> dict[str, str]:
+    """Set OpenMP's thread count before CTranslate2 loads; returns what was applied."""
+    if "ctranslate2" in sys.modules:
+        log.warning("CTranslate2 is already loaded; its OpenMP settings cannot change now")
+    for name, value in OPENMP_ENV.items():
+        os.environ.setdefault(name, value)
+    return {name: os.environ[name] for name in OPENMP_ENV}
+
+
+def recognises(directory: Path) -> bool:
+    """Whether ``directory`` looks like a CTranslate2 model (``model.bin`` and ``config.json``)."""
+    return (Path(directory) / "model.bin").is_file() and (Path(directory) / "config.json").is_file()
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The files of one CTranslate2 model directory."""
+
+    model: Path
+    config: Path
+    source_vocabulary: Path
+    target_vocabulary: Path
+    source_spm: Path
+    target_spm: Path
+    vmap: Path | None
+
+    def files(self) -> list[Path]:
+        named = [self.model, self.config, self.source_vocabulary, self.target_vocabulary]
+        named += [self.source_spm, self.target_spm, *([self.vmap] if self.vmap else [])]
+        return list(dict.fromkeys(named))
+
+
+def _missing(directory: Path, what: str) -> ModelLoadError:
+    return ModelLoadError(f"the model directory has no {what}", f"model directory {directory} has no {what}")
+
+
+def _layout(directory: Path, *, confined: bool = False) -> _Layout:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelLoadError(
+            "the model directory does not exist", f"model directory {directory} does not exist"
+        )
+    for name in ("model.bin", "config.json"):
+        if not (directory / name).is_file():
+            raise _missing(directory, f"{name} (CTranslate2 layout expected)")
+    vocabularies = _vocabularies(directory)
+    for source_name, target_name in TOKENIZERS:
+        if (directory / source_name).is_file() and (directory / target_name).is_file():
+            break
+    else:
+        layouts = ", ".join(s if s == t else f"{s} + {t}" for s, t in TOKENIZERS)
+        raise _missing(directory, f"SentencePiece model (one of: {layouts})")
+    vmap = directory / VOCABULARY_MAP
+    layout = _Layout(
+        model=directory / "model.bin",
+        config=directory / "config.json",
+        source_vocabulary=vocabularies[0],
+        target_vocabulary=vocabularies[1],
+        source_spm=directory / source_name,
+        target_spm=directory / target_name,
+        vmap=vmap if vmap.is_file() else None,
+    )
+    if confined:
+        root = directory.resolve()
+        for path in layout.files():
+            if not Path(os.path.realpath(path)).is_relative_to(root):
+                raise ModelLoadError(
+                    f"{path.name} links outside the model directory",
+                    f"{path} links outside the model directory {directory}",
+                )
+    return layout
+
+
+def _vocabularies(directory: Path) -> tuple[Path, Path]:
+    """The source and target vocabulary files, as CTranslate2 looks for them."""
+
+    def find(stem: str) -> Path | None:
+        for suffix in (".json", ".txt"):
+            if (directory / f"{stem}{suffix}").is_file():
+                return directory / f"{stem}{suffix}"
+        return None
+
+    shared = find("shared_vocabulary")
+    if shared is not None:
+        return shared, shared
+    source, target = find("source_vocabulary"), find("target_vocabulary")
+    if source is None or target is None:
+        raise _missing(
+            directory, "vocabulary (shared_vocabulary.json, or source_ and target_vocabulary.json)"
+        )
+    return source, target
+
+
+def model_files(directory: Path, *, confined: bool = False) -> list[Path]:
+    """The files a CTranslate2 model directory must hold; raises ModelLoadError naming what is missing.
+
+    Also checks that the vocabularies fit the model's embeddings and the SentencePiece models
+    load and match the vocabularies, which CTranslate2 itself would only find out mid-request.
+    ``confined``: every file must lie inside ``directory`` (a model from outside, such as the Hub).
+    """
+    layout = _layout(directory, confined=confined)
+    _check_vocabularies(layout)
+    return layout.files()
+
+
+def _read_vocabulary(path: Path) -> list[str]:
+    try:
+        if path.suffix == ".json":
+            tokens = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+                raise ValueError("not a JSON list of tokens")
+            return tokens
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot read {path.name}", f"cannot read {path}: {exc}") from None
+
+
+def _check_vocabularies(layout: _Layout) -> None:
+    rows = embedding_rows(layout.model)
+    for side, vocabulary_path, spm_path in (
+        ("source", layout.source_vocabulary, layout.source_spm),
+        ("target", layout.target_vocabulary, layout.target_spm),
+    ):
+        vocabulary = _read_vocabulary(vocabulary_path)
+        expected = rows.get(side)
+        if expected is not None and expected != len(vocabulary):
+            raise ModelLoadError(
+                f"{vocabulary_path.name} does not belong to this model: it has {len(vocabulary)} "
+                f"tokens, the model's {side} embeddings {expected}",
+                f"{vocabulary_path} does not belong to this model: it has {len(vocabulary)} "
+                f"tokens, the {side} embeddings of {layout.model} {expected}",
+            )
+        pieces = _pieces(spm_path)
+        known = set(vocabulary)
+        found = sum(piece in known for piece in pieces)
+        if found < len(pieces) / 2:
+            raise ModelLoadError(
+                f"{spm_path.name} does not match {vocabulary_path.name}: only {found} of its "
+                f"{len(pieces)} pieces are in the vocabulary",
+                f"{spm_path} does not match {vocabulary_path}: only {found} of its "
+                f"{len(pieces)} pieces are in the vocabulary",
+            )
+
+
+def _pieces(path: Path) -> list[str]:
+    """The pieces of a SentencePiece model; raises ModelLoadError when it is not one."""
+    processor = _sentencepiece(path)
+    return [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+
+
+def _sentencepiece(path: Path) -> Any:
+    import sentencepiece
+
+    try:
+        return sentencepiece.SentencePieceProcessor(model_file=str(path))
+    except (OSError, RuntimeError) as exc:
+        raise ModelLoadError(
+            f"{path.name} is not a SentencePiece model", f"{path} is not a SentencePiece model: {exc}"
+        ) from None
+
+
+def embedding_rows(model_bin: Path) -> dict[str, int]:
+    """The rows of the source and target embeddings, read from ``model.bin``'s variable headers.
+
+    Best effort: an empty answer when the file is not in the layout this reader knows
+    (CTranslate2 then reports its own error when it loads the model).
+    """
+    wanted = {
+        "encoder/embeddings_0/weight": "source",
+        "encoder/embeddings/weight": "source",
+        "decoder/embeddings/weight": "target",
+    }
+    shapes: dict[str, list[int]] = {}
+    aliases: dict[str, str] = {}
+    try:
+        with model_bin.open("rb") as handle:
+
+            def number(fmt: str) -> int:
+                (value,) = struct.unpack(fmt, handle.read(struct.calcsize(fmt)))
+                return int(value)
+
+            def string() -> str:
+                return handle.read(number("H"))[:-1].decode("utf-8")
+
+            version = number("I")
+            if not 5 <= version <= 6:
+                return {}
+            string()  # the spec's name
+            number("I")  # its revision
+            for _ in range(number("I")):
+                name = string()
+                shapes[name] = [number("I") for _ in range(number("B"))]
+                number("B")  # the type
+                handle.seek(number("I"), os.SEEK_CUR)
+            for _ in range(number("I")):
+                alias = string()
+                aliases[alias] = string()
+    except (OSError, struct.error, UnicodeDecodeError, ValueError):
+        return {}
+    rows: dict[str, int] = {}
+    for name, side in wanted.items():
+        shape = shapes.get(aliases.get(name, name))
+        if shape:
+            rows.setdefault(side, shape[0])
+    return rows
+
+
+def select_device(requested: str, cuda_devices: int) -> tuple[str, int]:
+    """The (device, index) to run on for a pair's ``device`` setting, given how many GPUs there are.
+
+    ``auto`` is CUDA device 0 when there is one, else the CPU. Raises ModelLoadError when a
+    CUDA device is asked for that this machine does not have.
+    """
+    match = _DEVICE.match(requested)
+    if match is None:
+        raise ModelLoadError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:N")
+    kind, index = match.group(1), int(match.group(2) or 0)
+    if kind == "auto":
+        return ("cuda", 0) if cuda_devices > 0 else ("cpu", 0)
+    if kind == "cpu":
+        return "cpu", 0
+    if cuda_devices == 0:
+        raise ModelLoadError(
+            f"device {requested!r} asked for, but CTranslate2 finds no CUDA device on this machine "
+            "(use device: cpu or auto)"
+        )
+    if index >= cuda_devices:
+        raise ModelLoadError(
+            f"device {requested!r} asked for, but this machine has {cuda_devices} CUDA device(s) "
+            f"(cuda:0 to cuda:{cuda_devices - 1})"
+        )
+    return "cuda", index
+
+
+def cuda_device_count() -> int:
+    import ctranslate2
+
+    return int(ctranslate2.get_cuda_device_count())
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeSettings:
+    """What a pair's ``translate_batch`` calls pass to CTranslate2 (its per-pair options, resolved)."""
+
+    beam_size: int = DEFAULT_BEAM_SIZE
+    max_decoding_length: int = DEFAULT_MAX_DECODING_LENGTH
+    length_penalty: float = 1.0
+    max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
+    use_vmap: bool = False
+
+
+class CTranslate2Model:
+    """A loaded CTranslate2 pair: each ``translate_batch`` call is one batched call into the engine.
+
+    CTranslate2 releases the GIL and runs a call's sub-batches (at most ``max_batch_tokens``
+    source tokens each) on its ``inter_threads`` workers, so calls from many threads overlap.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        translator: ctranslate2.Translator,
+        source: Any,
+        target: Any,
+        decode: DecodeSettings,
+        *,
+        max_batch_segments: int,
+        size: int,
+    ) -> None:
+        self.directory = directory
+        self.max_batch_segments = max_batch_segments
+        self.decode = decode
+        self._translator: ctranslate2.Translator | None = translator
+        self._source = source
+        self._target = target
+        self._size = size
+
+    def translate_batch(self, segments: Sequence[str]) -> list[str | EngineError]:
+        return [out if isinstance(out, EngineError) else out[0] for out in self.hypotheses(segments)]
+
+    def hypotheses(self, segments: Sequence[str], n: int = 1) -> list[list[str] | EngineError]:
+        """Up to ``n`` translations per segment, best first (n-best from the beam), or its error.
+
+        One call into the engine for the whole list; if it fails, each segment is tried alone
+        so that only the segments the engine cannot translate fail.
+        """
+        tokens = [self._source.encode(text, out_type=str) for text in segments]
+        try:
+            return [*self._decode(tokens, n)]
+        except Exception as exc:
+            if len(segments) == 1:
+                return [TranslationFailed(f"the model could not translate this text: {exc}")]
+        out: list[list[str] | EngineError] = []
+        for one in tokens:
+            try:
+                out.extend(self._decode([one], n))
+            except Exception as exc:
+                out.append(TranslationFailed(f"the model could not translate this text: {exc}"))
+        return out
+
+    def _decode(self, tokens: list[list[str]], n: int) -> list[list[str]]:
+        translator = self._translator
+        if translator is None:
+            raise TranslationFailed("the model was unloaded")
+        settings = self.decode
+        results = translator.translate_batch(
+            tokens,
+            max_batch_size=settings.max_batch_tokens,
+            batch_type="tokens",
+            beam_size=max(settings.beam_size, n),
+            num_hypotheses=n,
+            length_penalty=settings.length_penalty,
+            max_decoding_length=settings.max_decoding_length,
+            use_vmap=settings.use_vmap,
+        )
+        return [[self._target.decode(h) for h in result.hypotheses] for result in results]
+
+    def memory_bytes(self) -> int:
+        return self._size
+
+    def close(self) -> None:
+        translator, self._translator = self._translator, None
+        if translator is not None:
+            translator.unload_model()
+
+
+class CTranslate2Backend:
+    """Loads CTranslate2 model directories, each with its pair's options (``EngineOptions``)."""
+
+    name = "ctranslate2"
+
+    def __init__(self, threads: int) -> None:
+        self.threads = max(1, threads)
+
+    def load(self, directory: Path, options: EngineOptions | None = None) -> CTranslate2Model:
+        options = options or EngineOptions()
+        layout = _layout(directory)
+        _check_vocabularies(layout)
+        device, index = select_device(options.device or "auto", cuda_device_count())
+        compute_type = options.compute_type or _COMPUTE_DEFAULTS[device]
+        import ctranslate2
+
+        try:
+            translator = ctranslate2.Translator(
+                str(directory),
+                device=device,
+                device_index=index,
+                compute_type=compute_type,
+                inter_threads=options.inter_threads or self.threads,
+                intra_threads=options.intra_threads if options.intra_threads is not None else 1,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise ModelLoadError(
+                f"CTranslate2 rejected the model ({device}, {compute_type})",
+                f"CTranslate2 rejected {directory} ({device}, {compute_type}): {exc}",
+            ) from exc
+        decode = DecodeSettings(
+            beam_size=options.beam_size or DEFAULT_BEAM_SIZE,
+            max_decoding_length=options.max_decoding_length or DEFAULT_MAX_DECODING_LENGTH,
+            length_penalty=options.length_penalty if options.length_penalty is not None else 1.0,
+            max_batch_tokens=options.max_batch_tokens or DEFAULT_MAX_BATCH_TOKENS,
+            use_vmap=layout.vmap is not None,
+        )
+        log.info(
+            "CTranslate2 model %s on %s:%d, %s, %d x %d threads, %s",
+            directory,
+            device,
+            index,
+            translator.compute_type,
+            translator.num_translators,
+            options.intra_threads if options.intra_threads is not None else 1,
+            decode,
+        )
+        return CTranslate2Model(
+            Path(directory),
+            translator,
+            _sentencepiece(layout.source_spm),
+            _sentencepiece(layout.target_spm),
+            decode,
+            max_batch_segments=options.max_batch_segments or DEFAULT_MAX_BATCH_SEGMENTS,
+            # The weights dominate; model.bin holds them at their stored precision.
+            size=layout.model.stat().st_size,
+        )
+
+    def settings(self) -> dict[str, object]:
+        return {
+            "backend": self.name,
+            "precision": "per pair (compute_type; default int8 on CPU, int8_float16 on CUDA)",
+            "inter_threads": self.threads,
+            "intra_threads": 1,
+            "openmp": {name: os.environ.get(name) for name in OPENMP_ENV},
+        }
+
+
+def check(directory: Path, options: EngineOptions | None) -> None:
+    """Check a model directory and a pair's options on this machine without loading the model.
+
+    Raises ModelLoadError naming what is wrong. Imports CTranslate2 only when a CUDA device
+    is asked for by name.
+    """
+    model_files(directory)
+    device = (options.device if options else None) or "auto"
+    if device.startswith("cuda"):
+        select_device(device, cuda_device_count())
+
+
+CTRANSLATE2 = BackendKind(
+    name="ctranslate2",
+    label="CTranslate2",
+    create=CTranslate2Backend,
+    model_files=model_files,
+    prepare_process=prepare_process,
+    recognises=recognises,
+    check=check,
+)
