@@ -70,6 +70,12 @@ class ServingSettings(_Section):
     max_segments_per_request: int = Field(
         2000, ge=1, description="Most sentence segments in one request, all texts together (413 above it)."
     )
+    alternatives_limit: int = Field(
+        3,
+        ge=0,
+        le=32,
+        description="Most alternative translations one request may ask for per text (0: none; 400 above it).",
+    )
     max_header_bytes: int = Field(
         65_536,
         ge=1024,
@@ -552,6 +558,7 @@ serving:
   max_text_chars: 5000     # longest accepted text per item
   max_items: 128           # most texts in one request
   max_body_bytes: 1048576  # largest request body (413 above it)
+  alternatives_limit: 3    # most alternative translations a request may ask for per text (0: none)
   max_header_bytes: 65536  # largest request line and headers (431 above it)
   api_servers: 1           # uvicorn API server processes
   docs: true               # serve /docs and /openapi.json (admin routes are never listed)

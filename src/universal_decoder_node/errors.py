@@ -68,6 +68,10 @@ class TooManySegments(InvalidRequest):
     """More sentence segments than ``serving.max_segments_per_text`` or ``max_segments_per_request``."""
 
 
+class TooManyAlternatives(InvalidRequest):
+    """More alternative translations asked for than ``serving.alternatives_limit``."""
+
+
 class BodyTooLarge(InvalidRequest):
     """The body, or what it decompresses to, is larger than allowed."""
 

@@ -1,5 +1,8 @@
 """How BatchTranslator hands segments to ``Model.translate_batch``: in turn, per model, up to its batch size.
 
+Jobs that ask for alternatives go to ``Model.hypotheses`` (``n_best``), never in a call with
+jobs asking for another number of them.
+
 A unit test of the scheduler, so the models are deterministic stand-ins that record each call
 (the real Bergamot engine, batch size 1, is exercised in test_translator.py and the node tests).
 One translation thread and a single ``submit`` make the order of calls exact.
@@ -22,7 +25,10 @@ from universal_decoder_node.engine import (
     PairRegistry,
     TranslationFailed,
     TranslationJob,
+    Translations,
 )
+from universal_decoder_node.engine.segment import segment
+from universal_decoder_node.engine.translator import join_alternatives
 
 Calls = list[tuple[str, list[str]]]
 
@@ -52,16 +58,34 @@ class RecordingModel:
         pass
 
 
+class RecordingNBestModel(RecordingModel):
+    """Also gives n-best lists: the best (upper case), then ``~1``, ``~2``... appended to it.
+
+    Its ``hypotheses`` calls are recorded as ``"<pair> n=<n>"``; a segment containing "few"
+    gets its best alone.
+    """
+
+    def hypotheses(self, segments: Sequence[str], n: int) -> list[list[str] | EngineError]:
+        with self._lock:
+            self._calls.append((f"{self.pair} n={n}", list(segments)))
+        out: list[list[str] | EngineError] = []
+        for s in segments:
+            count = 1 if "few" in s else n
+            out.append([s.upper()] + [f"{s.upper()}~{k}" for k in range(1, count)])
+        return out
+
+
 class RecordingBackend:
     name = "recording"
 
-    def __init__(self, batch: int) -> None:
+    def __init__(self, batch: int, model: type[RecordingModel] = RecordingModel) -> None:
         self.batch = batch
+        self.model = model
         self.calls: Calls = []
         self._lock = threading.Lock()
 
     def load(self, directory: Path) -> RecordingModel:
-        return RecordingModel(directory.name, self.batch, self.calls, self._lock)
+        return self.model(directory.name, self.batch, self.calls, self._lock)
 
     def settings(self) -> dict[str, object]:
         return {"backend": self.name}
@@ -80,8 +104,10 @@ class Source:
         return {"source": "test"}
 
 
-def make_translator(batch: int) -> tuple[BatchTranslator, RecordingBackend]:
-    backend = RecordingBackend(batch)
+def make_translator(
+    batch: int, model: type[RecordingModel] = RecordingModel
+) -> tuple[BatchTranslator, RecordingBackend]:
+    backend = RecordingBackend(batch, model)
     registry = PairRegistry({pair: Source(pair) for pair in ("aa-bb", "cc-dd")}, backend)
     return BatchTranslator(registry, threads=1), backend
 
@@ -196,3 +222,71 @@ def test_a_job_past_its_deadline_is_left_out_of_the_batch(
     assert isinstance(late, DeadlinePassed) and late_count == 0
     assert answers[2][1] == 0 and "closed the request" in str(answers[2][0])
     assert translator.backlog == 0
+
+
+def test_a_batch_holds_the_jobs_of_one_model_asking_for_as_many_alternatives() -> None:
+    translator, backend = make_translator(batch=4, model=RecordingNBestModel)
+    try:
+        plain, two, other_plain, two_more, one = translator.translate(
+            [
+                TranslationJob("aa-bb", ["a1-0", "a1-1"]),
+                TranslationJob("aa-bb", ["b1-0"], alternatives=2),
+                TranslationJob("aa-bb", ["c1-0"]),
+                TranslationJob("aa-bb", ["d1-0", "d1-1"], alternatives=2),
+                TranslationJob("aa-bb", ["e1-0"], alternatives=1),
+            ]
+        )
+    finally:
+        translator.close()
+    assert backend.calls == [
+        ("aa-bb", ["a1-0", "c1-0", "a1-1"]),  # no alternatives: translate_batch, as before
+        ("aa-bb n=3", ["b1-0", "d1-0", "d1-1"]),  # two alternatives: the best and two more
+        ("aa-bb n=2", ["e1-0"]),  # one alternative: a call of its own
+    ]
+    assert plain == ["A1-0", "A1-1"] and other_plain == ["C1-0"]
+    assert isinstance(plain, Translations) and plain.alternatives is None
+    assert two == ["B1-0"] and isinstance(two, Translations)
+    assert two.alternatives == [["B1-0~1", "B1-0~2"]]
+    assert isinstance(two_more, Translations)
+    assert two_more.alternatives == [["D1-0~1", "D1-0~2"], ["D1-1~1", "D1-1~2"]]
+    assert isinstance(one, Translations) and one.alternatives == [["E1-0~1"]]
+    assert translator.backlog == 0
+
+
+def test_a_text_s_alternatives_join_its_sentences_k_th_hypotheses() -> None:
+    translator, backend = make_translator(batch=8, model=RecordingNBestModel)
+    try:
+        (result,) = translator.translate(
+            [TranslationJob("aa-bb", ["  First one. A few here.\nThird one. ", "Alone."], alternatives=2)]
+        )
+    finally:
+        translator.close()
+    assert backend.calls == [("aa-bb n=3", ["First one.", "A few here.", "Third one.", "Alone."])]
+    assert result == ["  FIRST ONE. A FEW HERE.\nTHIRD ONE. ", "ALONE."]
+    assert isinstance(result, Translations)
+    # The second sentence has no alternatives of its own: its best stands in each.
+    assert result.alternatives == [
+        ["  FIRST ONE.~1 A FEW HERE.\nTHIRD ONE.~1 ", "  FIRST ONE.~2 A FEW HERE.\nTHIRD ONE.~2 "],
+        ["ALONE.~1", "ALONE.~2"],
+    ]
+
+
+def test_join_alternatives_leaves_out_the_best_repeats_and_empty_ones() -> None:
+    _, seg, _ = segment("One. Two.")
+    hypotheses = [["uno.", "un.", "uno."], ["dos.", "dos.", "deux."]]
+    # k=1: "un. dos."; k=2: "uno. deux."; k=3 (beyond both lists): the best again, left out.
+    assert join_alternatives(seg, hypotheses, 3) == ["un. dos.", "uno. deux."]
+    assert join_alternatives(seg, [["uno.", "uno."], ["dos.", "dos."]], 1) == []  # the best itself
+    (_, alone, _) = segment("One.")
+    assert join_alternatives(alone, [["uno.", "", "un.", "un."]], 3) == ["un."]  # empty and repeated
+
+
+def test_a_model_without_n_best_answers_no_alternatives() -> None:
+    translator, backend = make_translator(batch=4)
+    try:
+        (result,) = translator.translate([TranslationJob("aa-bb", ["one", "two"], alternatives=3)])
+    finally:
+        translator.close()
+    assert backend.calls == [("aa-bb", ["one", "two"])]
+    assert result == ["ONE", "TWO"]
+    assert isinstance(result, Translations) and result.alternatives == [[], []]

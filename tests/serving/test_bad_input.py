@@ -2,8 +2,8 @@
 """Every kind of bad input gets a 4xx with a readable ``{"error": ...}``, never a 500.
 
 The node's limits are the defaults: 128 items, 5000 characters per text, 500 sentence
-segments per text and 2000 per request, 1 MiB bodies, 64 KiB of request line and headers,
-and a decompressed edge payload of at most 4 MiB.
+segments per text and 2000 per request, 3 alternatives per text, 1 MiB bodies, 64 KiB of
+request line and headers, and a decompressed edge payload of at most 4 MiB.
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ CASES: dict[str, Bad] = {
     "number inside q": tr(400, "'q[1]' must be a string, not int", q=["Hi.", 7], source="en", target="pt"),
     "target is a number": tr(400, "'target' must be a language code string", q="Hi.", source="en", target=1),
     "html format": tr(400, "format 'html' is not supported", q="<b>Hi</b>", source="en", target="pt", format="html"),
+    "alternatives over the limit": tr(400, "'alternatives' may be at most 3", q=BEACH_EN, source="en", target="pt", alternatives=4),
+    "negative alternatives": tr(400, "'alternatives' must be 0 or more", q=BEACH_EN, source="en", target="pt", alternatives=-1),
+    "alternatives not a number (form)": Bad("/translate", 400, "must be a whole number", data={"q": BEACH_EN, "source": "en", "target": "pt", "alternatives": "many"}),
     "NUL character": tr(400, "NUL", q="Hi.\x00", source="en", target="pt"),
     "lone surrogate": raw(
         "/translate", 400, "unpaired surrogate", b'{"q": "Hi \\ud800.", "source": "en", "target": "pt"}', JSON

@@ -15,6 +15,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ctranslate2
 import numpy as np
@@ -226,6 +227,14 @@ def build_ct2_model(
     return directory
 
 
+def _engine(directory: Path, compute_type: str) -> tuple[ctranslate2.Translator, Any, Any]:
+    """A translator on the CPU and the model's source and target SentencePiece processors."""
+    translator = ctranslate2.Translator(str(directory), device="cpu", compute_type=compute_type)
+    source = spm.SentencePieceProcessor(model_file=str(directory / "source.spm"))
+    target = spm.SentencePieceProcessor(model_file=str(directory / "target.spm"))
+    return translator, source, target
+
+
 def raw_translate(
     directory: Path,
     texts: list[str],
@@ -234,9 +243,25 @@ def raw_translate(
     **options: object,
 ) -> Iterator[str]:
     """The engine's own answer for each text, one text per call: what a node must match."""
-    translator = ctranslate2.Translator(str(directory), device="cpu", compute_type=compute_type)
-    source = spm.SentencePieceProcessor(model_file=str(directory / "source.spm"))
-    target = spm.SentencePieceProcessor(model_file=str(directory / "target.spm"))
+    translator, source, target = _engine(directory, compute_type)
     for text in texts:
         (result,) = translator.translate_batch([source.encode(text, out_type=str)], **options)  # type: ignore[arg-type]
         yield target.decode(result.hypotheses[0])
+
+
+def raw_hypotheses(
+    directory: Path,
+    texts: list[str],
+    n: int,
+    *,
+    compute_type: str = "float32",
+    beam_size: int = 2,
+    **options: object,
+) -> Iterator[list[str]]:
+    """The engine's own ``n`` best for each text, one text per call, the beam widened as a node widens it."""
+    translator, source, target = _engine(directory, compute_type)
+    for text in texts:
+        (result,) = translator.translate_batch(  # type: ignore[arg-type]
+            [source.encode(text, out_type=str)], beam_size=max(beam_size, n), num_hypotheses=n, **options
+        )
+        yield [target.decode(hypothesis) for hypothesis in result.hypotheses]

@@ -67,6 +67,7 @@ async def _strip_form(request: Request, body: bytes) -> tuple[object, bytes, str
     form = await request.form()  # parsed once already while validating; Starlette keeps it
     if FIELD not in form:
         return None, body, None
-    # Re-encoded as URL-encoded fields: a node reads only q, source, target and format, all text.
+    # Re-encoded as URL-encoded fields: a node reads only q, source, target, format and
+    # alternatives, all text.
     kept = [(name, value) for name, value in form.multi_items() if name != FIELD and isinstance(value, str)]
     return form.get(FIELD), urlencode(kept).encode(), FORM_URLENCODED

@@ -23,13 +23,15 @@ from .base import (
     JobCancelled,
     Model,
     ModelLoadError,
+    NBestModel,
     TranslationFailed,
     UnknownBackendError,
     UnsupportedPairError,
+    n_best,
 )
 from .bergamot import BergamotBackend, bundled_model_dirs
 from .registry import PairLoading, PairRegistry, PairSource
-from .translator import BatchTranslator, Gathered, JobResult, TranslationJob
+from .translator import BatchTranslator, Gathered, JobResult, TranslationJob, Translations
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -44,11 +46,13 @@ __all__ = [
     "JobResult",
     "Model",
     "ModelLoadError",
+    "NBestModel",
     "PairLoading",
     "PairRegistry",
     "PairSource",
     "TranslationFailed",
     "TranslationJob",
+    "Translations",
     "UnknownBackendError",
     "UnsupportedPairError",
     "backend_kind",
@@ -57,6 +61,7 @@ __all__ = [
     "bundled_model_dirs",
     "create_backend",
     "detect_backend",
+    "n_best",
     "prepare_process",
     "register_backend",
     "unregister_backend",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..config import EngineOptions
 from ..errors import UdnError, UnsupportedPair
@@ -81,6 +81,28 @@ class Model(Protocol):
     def close(self) -> None:
         """Release the model; it must not be used afterwards."""
         ...
+
+
+@runtime_checkable
+class NBestModel(Model, Protocol):
+    """A model that can give several translations of a segment (the n best of its beam search)."""
+
+    def hypotheses(self, segments: Sequence[str], n: int) -> list[list[str] | EngineError]:
+        """Up to ``n`` translations per segment, best first (at least one), or the segment's error.
+
+        The search is widened to give ``n``, so the best may differ from ``translate_batch``'s.
+        """
+        ...
+
+
+def n_best(model: Model, segments: Sequence[str], n: int) -> list[list[str] | EngineError]:
+    """Up to ``n`` translations per segment, best first, from any model.
+
+    A model that cannot give alternatives (not an ``NBestModel``) gives its one translation.
+    """
+    if isinstance(model, NBestModel):
+        return model.hypotheses(segments, n)
+    return [out if isinstance(out, EngineError) else [out] for out in model.translate_batch(segments)]
 
 
 class Backend(Protocol):

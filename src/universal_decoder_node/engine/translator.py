@@ -6,13 +6,13 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from typing import Generic, TypeVar
 
-from .base import DeadlinePassed, EngineError, JobCancelled, Model, TranslationFailed
+from .base import DeadlinePassed, EngineError, JobCancelled, Model, TranslationFailed, n_best
 from .registry import PairLoading, PairRegistry
 from .segment import DEFAULT_MAX_CHARS, Segmented, segment
 
@@ -27,16 +27,34 @@ class TranslationJob:
 
     ``deadline`` (``time.monotonic()``, comparable across processes on Linux) and
     ``cancelled`` (asked before each segment) stop the job at its next segment: what is
-    left is dropped and the job fails with DeadlinePassed or JobCancelled.
+    left is dropped and the job fails with DeadlinePassed or JobCancelled. ``alternatives``:
+    how many other translations of each text to give besides the best (``Translations``);
+    the segments of such a job are decoded for that many more hypotheses, in engine calls
+    of their own, so its best translation may differ from the one a job without gets.
     """
 
     pair: str
     texts: Sequence[str]
     deadline: float | None = None
     cancelled: Callable[[], bool] | None = None
+    alternatives: int = 0
 
 
-JobResult = list[str] | EngineError
+class Translations(list[str]):
+    """A job's translations, one per text; a list, so it compares equal to the plain list.
+
+    ``alternatives``: when the job asked for any, the other translations of each text, best
+    first (``join_alternatives``), an empty list for a text the engine gives none for; else None.
+    """
+
+    __slots__ = ("alternatives",)
+
+    def __init__(self, texts: Iterable[str] = (), alternatives: list[list[str]] | None = None) -> None:
+        super().__init__(texts)
+        self.alternatives = alternatives
+
+
+JobResult = Translations | EngineError
 # Per text of a job: the text itself when blank, else (leading space, segments, trailing space).
 _Layout = tuple[str, Segmented, str] | str
 # Called once per job, from a translation thread (or the submitting thread for a job that
@@ -52,10 +70,12 @@ class _JobState:
     """
 
     __slots__ = (
+        "alternatives",
         "cancelled",
         "deadline",
         "done",
         "failure",
+        "hypotheses",
         "index",
         "layout",
         "model",
@@ -85,6 +105,9 @@ class _JobState:
         self.deadline = job.deadline
         self.cancelled = job.cancelled
         self.outputs: list[str] = [""] * len(segments)
+        self.alternatives = job.alternatives
+        # Each segment's translations, best first, when the job asked for alternatives.
+        self.hypotheses: list[list[str]] | None = [[] for _ in segments] if job.alternatives else None
         self.failure: EngineError | None = None
         self.next = 0  # the next segment to hand to a thread
         self.remaining = len(segments)  # segments not yet translated or dropped
@@ -110,16 +133,42 @@ class _JobState:
         if self.failure is not None:
             return self.failure
         texts: list[str] = []
+        alternatives: list[list[str]] | None = [] if self.hypotheses is not None else None
         cursor = 0
         for item in self.layout:
             if isinstance(item, str):
                 texts.append(item)
+                if alternatives is not None:
+                    alternatives.append([])
                 continue
             lead, seg, trail = item
             n = len(seg.segments)
             texts.append(lead + seg.join(self.outputs[cursor : cursor + n]) + trail)
+            if alternatives is not None and self.hypotheses is not None:
+                others = join_alternatives(seg, self.hypotheses[cursor : cursor + n], self.alternatives)
+                alternatives.append([lead + other + trail for other in others])
             cursor += n
-        return texts
+        return Translations(texts, alternatives)
+
+
+def join_alternatives(seg: Segmented, hypotheses: Sequence[Sequence[str]], count: int) -> list[str]:
+    """Up to ``count`` other translations of a segmented text, from its segments' ``hypotheses``.
+
+    ``hypotheses``: each segment's translations, best first. The k-th alternative joins every
+    segment's k-th hypothesis (its best where it has fewer), the way the text's segments are
+    joined: Argos Translate builds a text's hypotheses from its sentences' the same way. As
+    LibreTranslate does, an alternative equal to the best translation, to an earlier
+    alternative, or empty is left out, so there may be fewer than ``count``.
+    """
+    best = seg.join([h[0] for h in hypotheses])
+    seen = {best, ""}
+    others: list[str] = []
+    for k in range(1, count + 1):
+        other = seg.join([h[k] if k < len(h) else h[0] for h in hypotheses])
+        if other not in seen:
+            seen.add(other)
+            others.append(other)
+    return others
 
 
 class Gathered(Generic[R]):
@@ -151,13 +200,14 @@ class BatchTranslator:
     one segment per job ahead of it, not for the whole job; and a new job starts as soon as a
     thread is free (there is no barrier at the end of a batch). A thread gives its model up to
     the model's ``max_batch_segments`` segments in one ``translate_batch`` call, taken in the
-    same turns from the jobs of that model. Before each segment is handed out its job's
-    deadline and cancellation are checked: a job past either stops there, and its remaining
-    segments are dropped. An error fails only the job it belongs to. With
-    ``wait_for_load=False`` a job whose pair is not loaded waits aside for the load (started in
-    the background) without holding up the jobs of loaded pairs, until its deadline at most
-    (then it fails with PairLoading). A job holds its pair (``PairRegistry.use``) until its
-    last segment is done.
+    same turns from the jobs of that model that ask for as many alternatives (jobs with
+    alternatives go to ``n_best`` instead, each width of search in calls of its own). Before
+    each segment is handed out its job's deadline and cancellation are checked: a job past
+    either stops there, and its remaining segments are dropped. An error fails only the job
+    it belongs to. With ``wait_for_load=False`` a job whose pair is not loaded waits aside for
+    the load (started in the background) without holding up the jobs of loaded pairs, until
+    its deadline at most (then it fails with PairLoading). A job holds its pair
+    (``PairRegistry.use``) until its last segment is done.
     """
 
     def __init__(
@@ -282,10 +332,11 @@ class BatchTranslator:
     def _next_batch(self) -> list[tuple[_JobState, int]] | None:
         """The next (job, segment index) pairs in turn, for one model; None once closing with nothing queued.
 
-        The first queued job gives one segment, then the queued jobs of the same model give one
-        each in turn (the same job again when it is the only one) until the batch holds the
-        model's ``max_batch_segments``. Jobs found stopped (deadline, cancellation, an earlier
-        failure) leave the rotation here, and are answered when their last running segment is done.
+        The first queued job gives one segment, then the queued jobs of the same model and the
+        same ``alternatives`` give one each in turn (the same job again when it is the only one)
+        until the batch holds the model's ``max_batch_segments``. Jobs found stopped (deadline,
+        cancellation, an earlier failure) leave the rotation here, and are answered when their
+        last running segment is done.
         """
         while True:
             stopped: list[_JobState] = []
@@ -313,9 +364,10 @@ class BatchTranslator:
         """
         batch: list[tuple[_JobState, int]] = []
         model: Model | None = None
+        alternatives = 0
         limit = 1
         while len(batch) < limit:
-            state = self._pop_turn(model)
+            state = self._pop_turn(model, alternatives)
             if state is None:
                 break
             if state.next == 0:
@@ -333,30 +385,38 @@ class BatchTranslator:
             if state.next < len(state.segments):
                 self._turns.append(state)
             if model is None:
-                model = state.model
+                model, alternatives = state.model, state.alternatives
                 limit = max(1, model.max_batch_segments)
         return batch
 
-    def _pop_turn(self, model: Model | None) -> _JobState | None:
-        """Take the first queued job (of ``model``, when given) out of the rotation; caller holds the lock."""
+    def _pop_turn(self, model: Model | None, alternatives: int) -> _JobState | None:
+        """Take the first queued job out of the rotation; caller holds the lock.
+
+        With ``model`` given, the first of that model asking for as many ``alternatives``: one
+        engine call serves one search width (a wider one can change the best translation).
+        """
         if model is None:
             return self._turns.popleft() if self._turns else None
         for state in self._turns:
-            if state.model is model:
+            if state.model is model and state.alternatives == alternatives:
                 self._turns.remove(state)
                 return state
         return None
 
     def _work(self) -> None:
         while (batch := self._next_batch()) is not None:
-            outputs = self._translate(batch[0][0].model, [state.segments[slot] for state, slot in batch])
+            first = batch[0][0]
+            segments = [state.segments[slot] for state, slot in batch]
+            outputs = self._translate(first.model, segments, first.alternatives)
             finished: list[_JobState] = []
             with self._lock:
                 for (state, slot), out in zip(batch, outputs, strict=True):
                     if isinstance(out, EngineError):
                         state.failure = state.failure or out
                     else:
-                        state.outputs[slot] = out
+                        state.outputs[slot] = out[0]
+                        if state.hypotheses is not None:
+                            state.hypotheses[slot] = out
                         state.translated += 1
                     state.remaining -= 1
                     if state.remaining == 0:
@@ -367,10 +427,16 @@ class BatchTranslator:
                 self._finish(state)
 
     @staticmethod
-    def _translate(model: Model, segments: list[str]) -> list[str | EngineError]:
-        """One translation or error per segment, whatever the backend does."""
+    def _translate(model: Model, segments: list[str], alternatives: int) -> list[list[str] | EngineError]:
+        """Per segment its translations (the best first; ``alternatives`` more asked for) or its error.
+
+        Without alternatives, the model's ``translate_batch``: its one translation per segment.
+        """
         try:
-            outputs = model.translate_batch(segments)
+            if alternatives:
+                outputs = n_best(model, segments, alternatives + 1)
+            else:
+                outputs = [o if isinstance(o, EngineError) else [o] for o in model.translate_batch(segments)]
         except EngineError as exc:
             return [exc] * len(segments)
         except Exception as exc:  # a backend bug must not take the thread down
@@ -380,7 +446,7 @@ class BatchTranslator:
                 f"the engine answered {len(outputs)} results for {len(segments)} sentences"
             )
             return [failed] * len(segments)
-        return list(outputs)
+        return [out if out else TranslationFailed("the engine gave no translation") for out in outputs]
 
     def _notify_below(self) -> None:
         if self.backlog < self._low_water:

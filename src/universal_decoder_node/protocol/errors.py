@@ -50,6 +50,7 @@ from ..errors import (
     RequestExceedsLimit,
     StateWriteFailed,
     TextTooLong,
+    TooManyAlternatives,
     TooManyItems,
     TooManySegments,
     UdnError,
@@ -76,6 +77,7 @@ STATUSES: Mapping[type[UdnError], int] = {
     EmptyText: 400,
     TooManyItems: 400,
     TextTooLong: 400,
+    TooManyAlternatives: 400,
     UnsupportedFormat: 400,
     UnsupportedPair: 400,  # engine.UnsupportedPairError too
     PairNotServed: 400,

@@ -8,9 +8,10 @@ reaches a batch.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import lz4.frame
@@ -27,6 +28,7 @@ from ..errors import (
     MalformedRequest,
     MissingField,
     TextTooLong,
+    TooManyAlternatives,
     TooManyItems,
     TooManySegments,
     UnsupportedFormat,
@@ -36,6 +38,7 @@ from ..errors import (
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 BINARY_TYPES = ("application/octet-stream",)
 MSGPACK_TYPES = ("application/msgpack", "application/x-msgpack", "application/vnd.msgpack")
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class Limits:
     # Sentence segments (``engine.segment``): what a request costs the engine, bounded before admission.
     max_segments_per_text: int
     max_segments_per_request: int
+    max_alternatives: int = 0
 
     @classmethod
     def of(cls, serving: ServingSettings) -> Limits:
@@ -55,6 +59,7 @@ class Limits:
             max_body_bytes=serving.max_body_bytes,
             max_segments_per_text=serving.max_segments_per_text,
             max_segments_per_request=serving.max_segments_per_request,
+            max_alternatives=serving.alternatives_limit,
         )
 
 
@@ -64,6 +69,7 @@ class TranslateRequest:
     target: str
     texts: list[str]
     single: bool  # q was a string, so the answer is a string too
+    alternatives: int = 0  # other translations wanted per text (LibreTranslate's ``alternatives``)
 
     @property
     def pair(self) -> str:
@@ -135,7 +141,37 @@ async def parse_translate(request: Request, limits: Limits) -> TranslateRequest:
     fmt = data.get("format") or "text"
     if fmt != "text":
         raise UnsupportedFormat(f"format {fmt!r} is not supported; this node translates plain text ('text')")
-    return _validated(data.get("q"), data.get("source"), data.get("target"), limits, field="q")
+    alternatives = _alternatives(data.get("alternatives"), limits.max_alternatives)
+    req = _validated(data.get("q"), data.get("source"), data.get("target"), limits, field="q")
+    return replace(req, alternatives=alternatives)
+
+
+def _alternatives(value: Any, limit: int) -> int:
+    """LibreTranslate's ``alternatives``: a whole number, 0 to ``limit``, as a JSON number or a string.
+
+    Absent or null is 0. LibreTranslate takes a negative number as 0; here it is refused,
+    like any value that is not a whole number (InvalidField). Above ``limit``: TooManyAlternatives.
+    """
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        count = value
+    elif isinstance(value, float) and value.is_integer():
+        count = int(value)
+    elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        digits = value.strip()
+        # No need to convert thousands of digits to know they are over the limit.
+        count = int(digits) if len(digits) <= 12 else (-1 if digits.startswith("-") else limit + 1)
+    else:
+        shown = repr(value) if isinstance(value, str) and len(value) <= 20 else f"a {type(value).__name__}"
+        raise InvalidField(f"'alternatives' must be a whole number, such as 3, not {shown}")
+    if count < 0:
+        raise InvalidField("'alternatives' must be 0 or more")
+    if count > limit:
+        raise TooManyAlternatives(
+            f"'alternatives' may be at most {limit} on this server (serving.alternatives_limit)"
+        )
+    return count
 
 
 def parse_decode(request: Request, body: bytes, limits: Limits) -> DecodeRequest:

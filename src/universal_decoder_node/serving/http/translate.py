@@ -69,11 +69,19 @@ class TranslationSpec(LitSpec):
         return output
 
     async def translate(self, request: Request) -> JSONResponse:
-        """LibreTranslate-compatible translation of a string or a list of strings."""
+        """LibreTranslate-compatible translation of a string or a list of strings.
+
+        With ``alternatives``, the answer has LibreTranslate's ``alternatives`` too: a list
+        of other translations (a list of such lists for a list of texts), empty where the
+        engine gives none.
+        """
         req = await parse_translate(request, self.limits)
         self._check_pair(req.pair)
-        translations = await self.submit(req.pair, req.texts, request)
-        return JSONResponse({"translatedText": translations[0] if req.single else translations})
+        translations, alternatives = await self.submit(req.pair, req.texts, request, req.alternatives)
+        answer: dict[str, Any] = {"translatedText": translations[0] if req.single else translations}
+        if req.alternatives > 0:
+            answer["alternatives"] = alternatives[0] if req.single else alternatives
+        return JSONResponse(answer)
 
     async def decode(self, request: Request) -> Response:
         """The binary edge payload: an LZ4 frame of a MessagePack map."""
@@ -81,7 +89,7 @@ class TranslationSpec(LitSpec):
         dec = parse_decode(request, body, self.limits)
         req = dec.request
         self._check_pair(req.pair)
-        translations = await self.submit(req.pair, req.texts, request)
+        translations, _ = await self.submit(req.pair, req.texts, request)
         answer: dict[str, Any] = {
             "translation": translations[0],
             "source_language": req.source,
@@ -97,8 +105,13 @@ class TranslationSpec(LitSpec):
         if pair not in self.pairs:
             raise UnsupportedPairError(pair, sorted(self.pairs))
 
-    async def submit(self, pair: str, texts: list[str], request: Request) -> list[str]:
-        """Queue one work item and wait for its translations; raises the worker's error.
+    async def submit(
+        self, pair: str, texts: list[str], request: Request, alternatives: int = 0
+    ) -> tuple[list[str], list[list[str]]]:
+        """Queue one work item and wait: its translations and each text's alternatives; raises its error.
+
+        Each text's alternatives: up to ``alternatives`` other translations (empty lists when
+        the item asks for none or the engine gives none).
 
         A pair that is still loading keeps the item waiting in the worker, until its
         deadline at most. If the client disconnects first, or the deadline passes, the
@@ -107,7 +120,7 @@ class TranslationSpec(LitSpec):
         now = time.monotonic()
         deadline = now + self.request_timeout
         # The worker continues this request's trace.
-        item = WorkItem(pair, texts, deadline, now, tracing.current_context())
+        item = WorkItem(pair, texts, deadline, now, tracing.current_context(), alternatives)
         metrics.IN_FLIGHT.inc()
         metrics.QUEUED.inc()
         pending = await self.exchange.send(item)
@@ -134,7 +147,7 @@ class TranslationSpec(LitSpec):
         if result.error is not None:
             raise result.error
         assert result.translations is not None
-        return result.translations
+        return result.translations, result.alternatives or [[] for _ in result.translations]
 
 
 def _watch_disconnect(request: Request, wake: asyncio.Event) -> asyncio.Future[Any]:

@@ -27,6 +27,7 @@ class WorkItem:
     deadline: float  # past it, the worker drops what is left of the item
     enqueued: float
     trace: TraceContext | None = None  # the request's trace, when it is sampled
+    alternatives: int = 0  # other translations wanted per text (LibreTranslate's ``alternatives``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +41,14 @@ class Queued:
 
 @dataclass(frozen=True, slots=True)
 class WorkResult:
-    """A work item's outcome: ``translations`` (one per text), or ``error``."""
+    """A work item's outcome: ``translations`` (one per text), or ``error``.
+
+    ``alternatives``: when the item asked for any, each text's other translations, best first.
+    """
 
     translations: list[str] | None = None
     error: UdnError | None = None
+    alternatives: list[list[str]] | None = None
 
 
 # Control requests, from an API server to every inference worker (``ipc.control``).

@@ -181,7 +181,7 @@ class TranslationAPI(ls.LitAPI):
                     respond(i, WorkResult(error=failure))
                     continue
                 stop = cancelled[i] if cancelled is not None else None
-                jobs.append(TranslationJob(item.pair, item.texts, item.deadline, stop))
+                jobs.append(TranslationJob(item.pair, item.texts, item.deadline, stop, item.alternatives))
                 positions.append(i)
         if not jobs:
             return
@@ -197,7 +197,7 @@ class TranslationAPI(ls.LitAPI):
                     result = WorkResult(error=out)
                     metrics.REQUEST_ERRORS.labels(_ERROR_REASONS.get(type(out), type(out).__name__)).inc()
                 else:
-                    result = WorkResult(translations=out)
+                    result = WorkResult(translations=list(out), alternatives=out.alternatives)
                     metrics.SENTENCES.labels(job.pair).inc(segments)
                     metrics.CHARACTERS.labels(job.pair).inc(sum(len(t) for t in job.texts))
             trace.end_item(i, None if result.error is None else str(result.error))
