@@ -290,3 +290,35 @@ def test_a_model_without_n_best_answers_no_alternatives() -> None:
     assert backend.calls == [("aa-bb", ["one", "two"])]
     assert result == ["ONE", "TWO"]
     assert isinstance(result, Translations) and result.alternatives == [[], []]
+
+
+class GatedModel(RecordingModel):
+    """Holds every call until the test opens ``gate`` (class-wide), and says when one has begun."""
+
+    gate = threading.Event()
+    entered = threading.Event()
+
+    def translate_batch(self, segments: Sequence[str]) -> list[str | EngineError]:
+        GatedModel.entered.set()
+        assert GatedModel.gate.wait(30), "test gate never opened"
+        return super().translate_batch(segments)
+
+
+def test_the_backlog_counts_a_batch_in_flight_as_one_call() -> None:
+    # The worker's loop admits more requests while the backlog is below two calls per thread.
+    # A batch of four sentences keeps one thread busy, as one sentence would: counted in
+    # sentences, a batched engine would never get a second batch while the first runs.
+    GatedModel.gate.clear()
+    GatedModel.entered.clear()
+    translator, backend = make_translator(batch=4, model=GatedModel)
+    try:
+        done = threading.Event()
+        translator.submit([TranslationJob("aa-bb", [f"s{i}"]) for i in range(4)], lambda i, r, n: done.set())
+        assert GatedModel.entered.wait(30)
+        assert translator.backlog == 1  # one call, four sentences, no job left unstarted
+        GatedModel.gate.set()
+        assert done.wait(30)
+    finally:
+        GatedModel.gate.set()
+        translator.close()
+    assert backend.calls == [("aa-bb", ["s0", "s1", "s2", "s3"])]

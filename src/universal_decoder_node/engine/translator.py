@@ -226,7 +226,7 @@ class BatchTranslator:
         self._work_ready = threading.Condition(self._lock)  # a job was queued, or closing
         self._below = threading.Condition(self._lock)  # the backlog fell below ``_low_water``
         self._turns: deque[_JobState] = deque()  # jobs with segments not yet handed out
-        self._running = 0  # segments being translated
+        self._running = 0  # engine calls (batches of segments) being made
         self._unstarted = 0  # queued jobs not yet given a first segment
         self._low_water = 0
         self._closing = False
@@ -316,10 +316,13 @@ class BatchTranslator:
 
     @property
     def backlog(self) -> int:
-        """What the admission gate waits on: segments being translated, and queued jobs not yet started.
+        """What the admission gate waits on: engine calls being made, and queued jobs not yet started.
 
-        A job already started takes one turn per round, like the job submitted next, so it is
-        not counted: long jobs in the rotation never hold up the admission of new ones.
+        Calls, not segments: a thread busy with a batch of 32 sentences is one busy thread, as
+        one busy with a single sentence is, and the gate's question is whether every thread
+        has work ready for its next call. A job already started takes one turn per round, like
+        the job submitted next, so it is not counted: long jobs in the rotation never hold up
+        the admission of new ones.
         """
         return self._running + self._unstarted
 
@@ -347,7 +350,7 @@ class BatchTranslator:
                     self._work_ready.wait()
                 batch = self._take_batch(stopped)
                 if batch:
-                    self._running += len(batch)
+                    self._running += 1
                     if self._turns:
                         self._work_ready.notify()  # an idle thread can take the next turn
                 if stopped:
@@ -421,7 +424,7 @@ class BatchTranslator:
                     state.remaining -= 1
                     if state.remaining == 0:
                         finished.append(state)
-                self._running -= len(batch)
+                self._running -= 1
                 self._notify_below()
             for state in finished:
                 self._finish(state)

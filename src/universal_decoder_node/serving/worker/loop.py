@@ -3,13 +3,14 @@
 LitServe's batched loop collects a batch, runs ``predict`` on all of it, and only then takes
 the next batch: the cores wait for the slowest sentence of every batch, and requests that
 arrive meanwhile wait for the whole batch. This loop (a LitServe ``LitLoop``) keeps the
-translation threads fed instead: whenever fewer than two segments per thread are ahead of a
-new request (``BatchTranslator.backlog``: the translator takes one segment of each request in
-turn, so a request's place in line does not depend on the size of those before it),
-it admits everything queued (up to ``max_batch_size`` items) as one batch
-(``TranslationAPI.dispatch``), and the translator answers each item the moment its own
-segments are done. While every thread is busy with a segment queued behind it, it waits up to
-``batch_timeout`` to fill a batch; it never holds work back from an idle thread.
+translation threads fed instead: whenever fewer than two engine calls per thread are ahead of
+a new request (``BatchTranslator.backlog``: calls being made, and requests not yet started;
+the translator takes one segment of each request in turn, so a request's place in line does
+not depend on the size of those before it), it admits everything queued (up to
+``max_batch_size`` items) as one batch (``TranslationAPI.dispatch``), and the translator
+answers each item the moment its own segments are done. While every thread is busy with a
+call and more work is queued behind it, it waits up to ``batch_timeout`` to fill a batch; it
+never holds work back from an idle thread.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Admit more work once fewer than this many segments per translation thread are ahead of it.
-_SEGMENTS_PER_THREAD = 2
+# Admit more work once fewer than this many engine calls per translation thread are ahead of it.
+_CALLS_PER_THREAD = 2
 
 
 class TranslationLoop(LitLoop):
@@ -49,12 +50,12 @@ class TranslationLoop(LitLoop):
         """Admit one batch (LitServe calls this over and over in the worker)."""
         translator = lit_api.translator
         assert translator is not None, "setup() has not run"
-        low_water = _SEGMENTS_PER_THREAD * translator.threads
+        low_water = _CALLS_PER_THREAD * translator.threads
         translator.wait_until_below(low_water)
         limit = max(1, lit_api.max_batch_size)
         entries = request_queue.take(limit, None)
         wait_until = time.monotonic() + lit_api.batch_timeout
-        # Wait for more only while every thread has a segment and another is queued behind it,
+        # Wait for more only while every thread has a call and more work is queued behind it,
         # looking again every millisecond: never hold work back from a thread about to idle.
         while len(entries) < limit and translator.backlog > translator.threads:
             remaining = wait_until - time.monotonic()
