@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -40,10 +39,10 @@ from typing import Any
 
 from common import RESULTS, ROOT
 from common.corpus import request_texts
-from common.loadgen import LoadResult, http_post, run_load_sync
-from common.procs import Server, cpu_seconds, free_port, pause, resume, start_node, start_server
+from common.loadgen import LoadResult, http_post
+from common.procs import Server, free_port, pause, start_node, start_server
 from common.report import machine, machine_line, markdown_table, write_json
-from common.stats import paired_ratio
+from common.rounds import measure_server, median_of, paired, summarise
 from universal_decoder_node.engine import bundled_model_dirs
 
 SYSTEMS = ("raw", "node", "naive")
@@ -86,36 +85,6 @@ def raw_load(
         for t in clients:
             t.join()
     return result
-
-
-def summarise(result: LoadResult, shape: int, cpu_s: float | None) -> dict[str, Any]:
-    rps = result.requests_per_second
-    return {
-        "requests_per_s": rps,
-        "sentences_per_s": rps * shape,
-        "p50_ms": 1000 * result.percentile(0.50),
-        "p99_ms": 1000 * result.percentile(0.99),
-        "requests": len(result.latencies),
-        "errors": result.errors,
-        "cpu_ms_per_request": 1000 * cpu_s / len(result.latencies) if cpu_s and result.latencies else None,
-    }
-
-
-def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("requests_per_s", "sentences_per_s", "p50_ms", "p99_ms")
-    out: dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k in keys}
-    out["errors"] = sum(r["errors"] for r in runs)
-    out["requests"] = sum(r["requests"] for r in runs)
-    cpu = [r["cpu_ms_per_request"] for r in runs if r["cpu_ms_per_request"] is not None]
-    out["cpu_ms_per_request"] = statistics.median(cpu) if cpu else None
-    out["rounds"] = runs
-    return out
-
-
-def paired(row: dict[str, Any], system: str, base: str, key: str) -> float:
-    """Median over rounds of ``system``'s ``key`` divided by ``base``'s in the same round."""
-    measured = [r[key] for r in row[system]["rounds"]]
-    return paired_ratio(measured, [r[key] for r in row[base]["rounds"]])
 
 
 def check_targets(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
@@ -243,17 +212,7 @@ def main() -> int:
                                 res = raw_load(model, texts, c, args.threads, seconds, warmup)
                                 runs[system].append(summarise(res, shape, None))
                                 continue
-                            proc = servers[system]
-                            resume(proc.pid)
-                            try:
-                                before = cpu_seconds(proc.pid)
-                                res = run_load_sync(
-                                    "127.0.0.1", ports[system], payloads[system], c, seconds, warmup
-                                )
-                                # CPU over warm-up and measurement, per measured request: an estimate.
-                                cpu = (cpu_seconds(proc.pid) - before) * seconds / (seconds + warmup)
-                            finally:
-                                pause(proc.pid)
+                            res, cpu = measure_server(servers[system], payloads[system], c, seconds, warmup)
                             runs[system].append(summarise(res, shape, cpu))
                     row = {s: median_of(runs[s]) for s in SYSTEMS}
                     row["window_s"] = {"warmup": warmup, "measured": seconds}

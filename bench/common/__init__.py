@@ -4,6 +4,7 @@
   scripts, a Redis of their own), pausing an idle server, the CPU time of a process tree;
 - ``loadgen``: the closed-loop HTTP/1.1 load generator and its keep-alive connection;
 - ``stats``: the one percentile rule and the median of per-round ratios;
+- ``rounds``: one load on a paused server, its summary, medians over rounds, paired ratios;
 - ``corpus``: the English sentences of ``bench/data/`` and the requests built from them;
 - ``report``: the machine's description, tables and the JSON results.
 
