@@ -61,8 +61,6 @@ from tests.support import ct2_model  # imports CTranslate2
 BASE = ct2_model.ModelSize(encoder_layers=6, decoder_layers=3, d_model=512, heads=8, ffn=2048, vocab=4000)
 PAIR = "en-xx"
 SYSTEMS = ("raw", "node", "naive")
-# Far below any logit a random model reaches, and representable in float16.
-END_TOKEN_BIAS = -1.0e4
 
 
 def vocabulary_lines(seed: int = 13) -> list[str]:
@@ -94,33 +92,11 @@ def vocabulary_lines(seed: int = 13) -> list[str]:
     return lines + list(sentences()) * 50
 
 
-@contextlib.contextmanager
-def _end_token_unreachable() -> Iterator[None]:
-    """While active, models ``ct2_model`` builds never decode their end token.
-
-    A large negative output bias on ``</s>`` (SentencePiece's id 2, the first pieces being
-    ``<unk> <s> </s>``): decoding always runs to ``max_decoding_length``.
-    """
-    build_spec = ct2_model.transformer
-
-    def without_end(size: ct2_model.ModelSize, vocab: int, seed: int) -> Any:
-        spec = build_spec(size, vocab, seed)
-        spec.decoder.projection.bias[2] = END_TOKEN_BIAS
-        return spec
-
-    ct2_model.transformer = without_end  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        ct2_model.transformer = build_spec  # type: ignore[assignment]
-
-
 def build_model(directory: Path) -> Path:
     """The base-width model (int8 weights) in ``directory``."""
-    with _end_token_unreachable():
-        return ct2_model.build_ct2_model(
-            directory, BASE, seed=1, lines=vocabulary_lines(), quantization="int8"
-        )
+    return ct2_model.build_ct2_model(
+        directory, BASE, seed=1, lines=vocabulary_lines(), quantization="int8", end_token=False
+    )
 
 
 @dataclass

@@ -207,16 +207,21 @@ def build_ct2_model(
     seed: int = 1,
     lines: list[str] | None = None,
     quantization: str | None = None,
+    end_token: bool = True,
 ) -> Path:
     """Write a CTranslate2 model directory (OPUS-MT layout) at ``directory``; returns it.
 
     ``quantization``: how ``model.bin`` stores the weights ("int8", "float16"; None: float32).
+    ``end_token=False``: the end token gets a large negative output bias, so decoding always
+    runs to ``max_decoding_length`` (benchmarks use it to fix every sentence's work).
     """
     directory.mkdir(parents=True, exist_ok=True)
     sp_bytes = train_sentencepiece(size.vocab, lines or corpus())
     processor = spm.SentencePieceProcessor(model_proto=sp_bytes)
     pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
     spec = transformer(size, len(pieces), seed)
+    if not end_token:  # far below any logit a random model reaches, and representable in float16
+        spec.decoder.projection.bias[processor.eos_id()] = -1.0e4
     spec.register_source_vocabulary(pieces)
     spec.register_target_vocabulary(pieces)
     spec.validate()
