@@ -1,8 +1,8 @@
-"""Fixtures shared by every test directory: a real node process on loopback, a CTranslate2 model."""
+"""Fixtures shared by every test directory: a real node process on loopback, CTranslate2 models."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +23,17 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
 def ct2_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight CTranslate2 model (OPUS-MT layout), built once per session; never modify it."""
     return build_ct2_model(tmp_path_factory.mktemp("ct2") / "en-xx")
+
+
+@pytest.fixture(scope="session")
+def ct2_seeded(tmp_path_factory: pytest.TempPathFactory, ct2_model: Path) -> Callable[[int], Path]:
+    """Tiny CTranslate2 models of other seeds (other weights, the same SentencePiece model), each built
+    once per session on first use; seed 1 is ``ct2_model``. Never modify them."""
+    built = {1: ct2_model}
+
+    def model(seed: int) -> Path:
+        if seed not in built:
+            built[seed] = build_ct2_model(tmp_path_factory.mktemp(f"ct2-seed{seed}") / "model", seed=seed)
+        return built[seed]
+
+    return model

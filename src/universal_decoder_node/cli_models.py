@@ -1,4 +1,4 @@
-"""``udn models``: list, pull and remove language-pair models in the model store."""
+"""``udn models``: list, pull and remove language-pair models in the model store; install Argos packages."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def add_models_parser(sub: Any) -> None:
-    """Register ``udn models list|pull|rm`` on the top-level subparsers."""
+    """Register ``udn models list|pull|rm|install`` on the top-level subparsers."""
     models = sub.add_parser("models", help="list, download and remove language-pair models")
     commands = models.add_subparsers(dest="models_command", required=True)
 
@@ -32,6 +32,13 @@ def add_models_parser(sub: Any) -> None:
     rm.add_argument("target", help="a configured pair (en-es) or a repository (org/name)")
     rm.add_argument("--config", help="YAML configuration file (default: $UDN_CONFIG)")
     rm.set_defaults(handler=_rm)
+
+    install = commands.add_parser(
+        "install", help="install an Argos Translate package (.argosmodel) into the model store"
+    )
+    install.add_argument("package", help="a .argosmodel file, or its https:// URL")
+    install.add_argument("--config", help="YAML configuration file (default: $UDN_CONFIG)")
+    install.set_defaults(handler=_install)
 
 
 # What a pair or path that is already on this machine needs from each command.
@@ -65,7 +72,9 @@ def _hub_model(settings: Settings, target: str, command: str) -> Any:
         )
         return None
     if not isinstance(source, HubSource):
-        kind = "bundled" if source.kind == "bundled" else "a model directory"
+        kind = {"bundled": "bundled", "argos": "an Argos Translate package"}.get(
+            source.kind, "a model directory"
+        )
         print(
             f"udn models {command}: pair {target!r} is {kind} ({source.path}), not from the Hub; "
             f"{_LOCAL[command]}",
@@ -128,6 +137,54 @@ def _pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def _install(args: argparse.Namespace) -> int:
+    import filelock
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from .engine import ModelLoadError
+    from .models import pair_sources
+    from .models.argos import install
+
+    settings = load_settings(args.config)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, disable=not sys.stderr.isatty(), transient=True) as progress:
+        task = progress.add_task(args.package, total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total or None)
+
+        try:
+            installed = install(
+                settings.adapters.dir,
+                args.package,
+                timeout=settings.adapters.download_timeout,
+                progress=report,
+            )
+        except filelock.Timeout:
+            print(
+                "udn models install: another install into this model store is running; try again later",
+                file=sys.stderr,
+            )
+            return 1
+        except ModelLoadError as exc:
+            print(f"udn models install: {_one_line(exc)}", file=sys.stderr)
+            return 1
+    package = installed.package
+    print(f"{package.pair}: Argos Translate package {package.package_version}, {_size(package.size_bytes())}")
+    print(f"  installed in {package.path}")
+    if installed.replaced:
+        print(f"  replaced version {', '.join(installed.replaced)}")
+    served = pair_sources(settings).get(package.pair)
+    if served is not None and served.kind != "argos":
+        print(
+            f"  not served while {package.pair} is {served.describe()['source']} (models.pairs or "
+            "adapters.repos), which takes precedence"
+        )
+    else:
+        print("  every node using this model store serves it from its next start")
+    return 0
+
+
 def _rm(args: argparse.Namespace) -> int:
     import filelock
 
@@ -161,7 +218,7 @@ def _list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .models import HubSource, model_store, pair_sources
+    from .models import ArgosSource, HubSource, argos_packages, model_store, pair_sources
 
     settings = load_settings(args.config)
     sources = pair_sources(settings)
@@ -178,6 +235,9 @@ def _list(args: argparse.Namespace) -> int:
             origin = str(source.model.ref)
             stored = f"yes ({snapshot.commit[:12]})" if snapshot else "no"
             size = _size(snapshot.size_bytes()) if snapshot else "-"
+        elif isinstance(source, ArgosSource):
+            origin = f"argos {source.package.package_version} ({source.location})"
+            stored, size = "local", _size(source.package.size_bytes())
         else:
             origin = source.kind if source.kind == "bundled" else f"{source.kind}: {source.path}"
             stored, size = "local", "-"
@@ -194,6 +254,22 @@ def _list(args: argparse.Namespace) -> int:
                 snap.repo_id, snap.commit[:12], ", ".join(snap.refs) or "-", _size(snap.size_bytes())
             )
         console.print(extra)
+    packages = argos_packages(settings)
+    if packages:
+        argos = Table(title="Argos Translate packages")
+        for column in ("pair", "version", "found in", "size", "served"):
+            argos.add_column(column)
+        for where, package in packages:
+            serving = sources.get(package.pair)
+            if isinstance(serving, ArgosSource) and serving.path == package.path:
+                served = "yes"
+            elif isinstance(serving, ArgosSource):
+                served = f"no: {serving.package.package_version} ({serving.location}) wins"
+            else:
+                served = f"no: {serving.kind if serving else '?'} wins"
+            size = _size(package.size_bytes())
+            argos.add_row(package.pair, package.package_version, where, size, served)
+        console.print(argos)
     if note:
         console.print(f"loaded: {note}")
     return 0

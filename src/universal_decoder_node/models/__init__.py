@@ -1,11 +1,16 @@
-"""Where each language pair's model comes from: bundled with the engine, a directory, or the Hub."""
+"""Where each language pair's model comes from: bundled with the engine, a directory, an Argos
+Translate package, or the Hub."""
 
-from .errors import HubDownloadError, ModelStoreError, NotInStoreError, UnsafePathError
+from .argos import ArgosPackage
+from .errors import ArgosPackageError, HubDownloadError, ModelStoreError, NotInStoreError, UnsafePathError
 from .hub import HubModel, HubOptions, fetch
 from .sources import (
+    ArgosSource,
     DirectorySource,
     HubSource,
+    argos_packages,
     check_local_pairs,
+    language_names,
     model_store,
     pair_sources,
     startup_pairs,
@@ -13,6 +18,9 @@ from .sources import (
 from .store import ModelStore, RepoRef, Snapshot
 
 __all__ = [
+    "ArgosPackage",
+    "ArgosPackageError",
+    "ArgosSource",
     "DirectorySource",
     "HubDownloadError",
     "HubModel",
@@ -24,8 +32,10 @@ __all__ = [
     "RepoRef",
     "Snapshot",
     "UnsafePathError",
+    "argos_packages",
     "check_local_pairs",
     "fetch",
+    "language_names",
     "model_store",
     "pair_sources",
     "startup_pairs",

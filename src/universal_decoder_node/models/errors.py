@@ -27,3 +27,8 @@ class UnsafePathError(HubDownloadError):
 
 class ModelStoreError(ModelLoadError):
     """The model store (``adapters.dir``) cannot be created, read or written."""
+
+
+class ArgosPackageError(ModelLoadError):
+    """An Argos Translate package that cannot be installed or served; the message names the file
+    (the archive, or the package folder) and what is wrong with it."""

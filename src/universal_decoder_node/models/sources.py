@@ -1,8 +1,13 @@
-"""Model sources: the bundled pairs, operator-configured model directories, and Hub repositories."""
+"""Model sources: the bundled pairs, Argos Translate packages, model directories, Hub repositories.
+
+When several give the same pair, the later in this list wins: the bundled pairs, the packages
+in ``models.argos_packages_dir``, the packages installed in the model store, the configured
+ones (``models.pairs``, ``adapters.repos``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import ConfigError, EngineOptions, PairSettings, Settings
@@ -14,6 +19,9 @@ from ..engine import (
     bundled_model_dirs,
     detect_backend,
 )
+from . import argos
+from .argos import ArgosPackage
+from .errors import ArgosPackageError
 from .hub import HubModel, HubOptions, Progress, fetch
 from .store import ModelStore, RepoRef, Snapshot
 
@@ -35,6 +43,27 @@ class DirectorySource:
 
     def describe(self) -> dict[str, object]:
         return {"source": self.kind, "path": str(self.path)}
+
+
+# Where an Argos package was found, as ``udn models list`` and /admin/models say it.
+ARGOS_DIR = "ARGOS_PACKAGES_DIR"
+ARGOS_STORE = "model store"
+
+
+@dataclass(frozen=True)
+class ArgosSource(DirectorySource):
+    """A pair served from an Argos Translate package folder: ``path`` is the package's folder."""
+
+    package: ArgosPackage = field(kw_only=True)
+    location: str = field(kw_only=True)  # ARGOS_DIR or ARGOS_STORE
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "source": self.kind,
+            "path": str(self.path),
+            "version": self.package.package_version,
+            "location": self.location,
+        }
 
 
 @dataclass(frozen=True)
@@ -79,17 +108,75 @@ def model_store(settings: Settings) -> ModelStore:
     return ModelStore(settings.adapters.dir)
 
 
+def argos_packages(settings: Settings) -> list[tuple[str, ArgosPackage]]:
+    """Every Argos Translate package the settings point at, with where it was found (ARGOS_DIR first).
+
+    Raises ConfigError naming the folder when ``models.argos_packages_dir`` is not a directory
+    or holds a folder that is not a valid package.
+    """
+    found: list[tuple[str, ArgosPackage]] = []
+    root = settings.models.argos_packages_dir
+    try:
+        if root is not None:
+            if not root.is_dir():
+                raise ConfigError(
+                    f"invalid configuration: models.argos_packages_dir (ARGOS_PACKAGES_DIR) is {root}, "
+                    "which is not a directory"
+                )
+            found += [(ARGOS_DIR, package) for package in argos.discover(root)]
+        found += [(ARGOS_STORE, package) for package in argos.store_packages(settings.adapters.dir)]
+    except ArgosPackageError as exc:
+        raise ConfigError(
+            f"invalid Argos Translate package: {exc.detail}; fix or remove it (or point "
+            "ARGOS_PACKAGES_DIR elsewhere)"
+        ) from None
+    return found
+
+
+def _argos_sources(settings: Settings) -> dict[str, ArgosSource]:
+    """The pair each package serves: per place the newest version, the store's over ARGOS_DIR's."""
+    sources: dict[str, ArgosSource] = {}
+    packages = argos_packages(settings)
+    for location in (ARGOS_DIR, ARGOS_STORE):
+        newest = argos.newest(package for where, package in packages if where == location)
+        for pair, package in newest.items():
+            engine = _merged_options(pair, None, settings.models.options.get(pair))
+            sources[pair] = ArgosSource(
+                package.path,
+                kind="argos",
+                backend=engine.backend or argos.BACKEND,
+                engine_options=engine.engine_options(),
+                package=package,
+                location=location,
+            )
+    return sources
+
+
+def language_names(sources: dict[str, PairSourceType]) -> dict[str, str]:
+    """Language names the pairs' sources give (Argos packages' ``from_name``, ``to_name``), by code."""
+    names: dict[str, str] = {}
+    for source in sources.values():
+        if isinstance(source, ArgosSource):
+            package = source.package
+            for code, name in ((package.from_code, package.from_name), (package.to_code, package.to_name)):
+                if name:
+                    names.setdefault(code, name)
+    return names
+
+
 def pair_sources(settings: Settings) -> dict[str, PairSourceType]:
-    """Every pair the settings make available, by pair name; configured pairs override bundled ones.
+    """Every pair the settings make available, by pair name; Argos packages override bundled
+    pairs, configured pairs override both (the module's docstring says the whole order).
 
     Raises ConfigError when a pair is configured twice, names a backend that does not exist,
-    a repository or revision is not a valid Hub name, or ``adapters.prewarm`` or
-    ``adapters.pinned`` names a pair that is not configured.
+    a repository or revision is not a valid Hub name, ``adapters.prewarm`` or
+    ``adapters.pinned`` names a pair that is not configured, or an Argos package is invalid.
     """
     sources: dict[str, PairSourceType] = {}
     if settings.models.bundled:
         for pair, path in bundled_model_dirs().items():
             sources[pair] = DirectorySource(path, kind="bundled")
+    sources.update(_argos_sources(settings))
     options = settings.models.options
     for pair, conf in settings.models.pairs.items():
         merged = _merged_options(pair, conf, options.get(pair))
@@ -167,7 +254,7 @@ def check_local_pairs(sources: dict[str, PairSourceType]) -> None:
     machine does not have.
     """
     for pair, source in sorted(sources.items()):
-        if not isinstance(source, DirectorySource) or source.kind != "directory":
+        if not isinstance(source, DirectorySource) or source.kind not in ("directory", "argos"):
             continue
         try:
             name = source.backend or detect_backend(source.path)
@@ -179,6 +266,7 @@ def check_local_pairs(sources: dict[str, PairSourceType]) -> None:
 
 
 def startup_pairs(settings: Settings, sources: dict[str, PairSourceType]) -> list[str]:
-    """The pairs a worker loads before it reports ready: local ones (bundled, directories), then pre-warm."""
+    """The pairs a worker loads before it reports ready: local ones (bundled, packages, directories),
+    then pre-warm."""
     local = [pair for pair, source in sorted(sources.items()) if isinstance(source, DirectorySource)]
     return list(dict.fromkeys([*local, *settings.adapters.prewarm]))

@@ -27,7 +27,7 @@ import httpx
 
 from .. import __version__
 from ..config import ConfigError, Settings
-from ..models import pair_sources
+from ..models import language_names, pair_sources
 from ..protocol.languages import LANGUAGE_NAMES
 from ..utils.memory_manager import MemoryManager
 from .metrics import collect_all
@@ -76,10 +76,12 @@ class NodeRegistration:
         self.ready_url = f"{scheme}://{local_host}:{settings.serving.port}/ready"
         self.tls = tls
         self.headers = {"Authorization": f"Bearer {settings.coordinator.node_token}"}
-        pairs = sorted(pair_sources(settings))
+        sources = pair_sources(settings)
+        pairs = sorted(sources)
         self.pairs = pairs
         codes = {code for pair in pairs for code in pair.split("-", 1)}
-        self.language_names = {code: LANGUAGE_NAMES.get(code, code) for code in sorted(codes)}
+        names = {**LANGUAGE_NAMES, **language_names(sources)}
+        self.language_names = {code: names.get(code, code) for code in sorted(codes)}
         self.capacity = settings.serving.workers * settings.serving.threads
         self.stopping = threading.Event()
         self._figures = threading.Lock()  # the latency window below is shared by every link

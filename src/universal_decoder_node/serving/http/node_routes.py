@@ -14,7 +14,7 @@ from litserve.utils import WorkerSetupStatus
 
 from ... import __version__
 from ...config import Settings
-from ...models import pair_sources
+from ...models import language_names, pair_sources
 from ...protocol.languages import language_list
 from ...utils.memory_manager import MemoryManager
 from .. import metrics
@@ -40,7 +40,8 @@ def add_node_routes(
     ``status_extras`` adds keys to /status (it runs in a thread, so it may read files).
     """
     started = time.time()
-    languages = language_list(pair_sources(settings))
+    sources = pair_sources(settings)
+    languages = language_list(sources, language_names(sources))
 
     def workers_ready() -> tuple[bool, dict[str, str]]:
         statuses = dict(getattr(server, "workers_setup_status", None) or {})
