@@ -82,9 +82,14 @@ def start_node(
     config_path = tmp_path / f"node-{port}.yaml"
     config_path.write_text(yaml.safe_dump(conf))
     log_path = tmp_path / f"node-{port}.log"
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
+    # A developer's own Argos packages (ARGOS_PACKAGES_DIR, or Argos's folder under
+    # XDG_DATA_HOME) would be served too: the node sees only what the test gives it.
+    isolated = {"XDG_DATA_HOME": str(tmp_path / "xdg-data")}
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **isolated, **(env or {})}
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     full_env.pop("UDN_CONFIG", None)
+    if "ARGOS_PACKAGES_DIR" not in (env or {}):
+        full_env.pop("ARGOS_PACKAGES_DIR", None)
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [*UDN, "serve", "--config", str(config_path), *(args or [])],
