@@ -30,6 +30,7 @@ from .base import (
     n_best,
 )
 from .bergamot import BergamotBackend, bundled_model_dirs
+from .pivot import PivotPair, pivot_pairs
 from .registry import PairLoading, PairRegistry, PairSource
 from .translator import BatchTranslator, Gathered, JobResult, TranslationJob, Translations
 
@@ -50,6 +51,7 @@ __all__ = [
     "PairLoading",
     "PairRegistry",
     "PairSource",
+    "PivotPair",
     "TranslationFailed",
     "TranslationJob",
     "Translations",
@@ -62,6 +64,7 @@ __all__ = [
     "create_backend",
     "detect_backend",
     "n_best",
+    "pivot_pairs",
     "prepare_process",
     "register_backend",
     "unregister_backend",

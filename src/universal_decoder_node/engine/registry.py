@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 
 from .backends import detect_backend
 from .base import Backend, EngineError, Model, ModelLoadError, UnknownBackendError, UnsupportedPairError
+from .pivot import PivotPair, pivot_pairs
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,10 @@ class PairRegistry:
     whose layout its directory is in (``engine.backends.detect_backend``); raises
     UnknownBackendError when a source names a backend not given. A source's
     ``engine_options`` (when it has any) go to the backend's ``load``.
+
+    ``pivot``: also serve, through English, every pair with no model of its own whose two legs
+    (source->en, en->target) have one (``pivot(pair)``, ``engine.pivot``); a pivot pair is
+    never loaded itself, its legs are.
     """
 
     def __init__(
@@ -94,8 +99,10 @@ class PairRegistry:
         memory_budget_bytes: int | None = None,
         retry_failed_after: float = 5.0,
         loader_threads: int = 2,
+        pivot: bool = False,
     ) -> None:
         self._sources = dict(sources)
+        self._pivots = pivot_pairs(self._sources) if pivot else {}
         if isinstance(backends, Mapping):
             self._backends = dict(backends)
             self._pair_backends: dict[str, Backend | None] = {
@@ -148,8 +155,16 @@ class PairRegistry:
         return released or "none held"
 
     def pairs(self) -> list[str]:
-        """Every pair that can be served, loaded or not."""
+        """Every pair with a model of its own, loaded or not (pivot pairs: ``pivots``)."""
         return sorted(self._sources)
+
+    def pivots(self) -> dict[str, PivotPair]:
+        """The pairs served through English, by pair name (none unless built with ``pivot``)."""
+        return dict(self._pivots)
+
+    def pivot(self, pair: str) -> PivotPair | None:
+        """How ``pair`` is served through English, or None when it has a model of its own or no legs."""
+        return self._pivots.get(pair)
 
     def source(self, pair: str) -> PairSource:
         try:

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Generic, TypeVar
 
 from .base import DeadlinePassed, EngineError, JobCancelled, Model, TranslationFailed, n_best
+from .pivot import PivotPair
 from .registry import PairLoading, PairRegistry
 from .segment import DEFAULT_MAX_CHARS, Segmented, segment
 
@@ -208,6 +209,13 @@ class BatchTranslator:
     the load (started in the background) without holding up the jobs of loaded pairs, until
     its deadline at most (then it fails with PairLoading). A job holds its pair
     (``PairRegistry.use``) until its last segment is done.
+
+    A job for a pair served through English (``PairRegistry.pivot``) runs as two jobs in turn:
+    its texts to English, then, once that job is done, its English texts (each text's
+    translation, its layout kept) on to the target, with the same deadline and cancellation,
+    so both legs take their turns, and stop, like any job. The answer is the second leg's; an
+    error in the first fails the job without starting the second. Alternatives come from the
+    second leg only.
     """
 
     def __init__(
@@ -246,6 +254,10 @@ class BatchTranslator:
         states: list[_JobState] = []
         finished: list[tuple[int, JobResult]] = []
         for j, job in enumerate(jobs):
+            pivot = self.registry.pivot(job.pair)
+            if pivot is not None:
+                self._submit_pivot(job, pivot, partial(done, j))
+                continue
             release = ExitStack()
             try:
                 model = release.enter_context(self.registry.use(job.pair, wait=self.wait_for_load))
@@ -279,6 +291,20 @@ class BatchTranslator:
                 self._turns.extend(states)
                 self._unstarted += len(states)
                 self._work_ready.notify(len(states))
+
+    def _submit_pivot(
+        self, job: TranslationJob, pivot: PivotPair, done: Callable[[JobResult, int], None]
+    ) -> None:
+        """Queue the job's first leg; when it is done, queue its second leg on the first's translations."""
+
+        def first_done(_: int, result: JobResult, segments: int) -> None:
+            if isinstance(result, EngineError):
+                done(result, segments)
+                return
+            second = TranslationJob(pivot.second, list(result), job.deadline, job.cancelled, job.alternatives)
+            self.submit([second], lambda _index, out, more: done(out, segments + more))
+
+        self.submit([TranslationJob(pivot.first, job.texts, job.deadline, job.cancelled)], first_done)
 
     def _park(
         self, job: TranslationJob, loading: PairLoading, done: Callable[[JobResult, int], None]
