@@ -176,6 +176,9 @@ class ModelsSettings(_Section):
         default_factory=dict, description="'src-tgt' -> engine options, for a pair from any source (Hub too)."
     )
     warmup: bool = Field(True, description="Translate a sentence with each model before reporting ready.")
+    pivot: bool = Field(
+        True, description="Serve a pair with no model of its own through English (source->en, en->target)."
+    )
     argos_packages_dir: Path | None = Field(
         default_factory=default_argos_packages_dir,
         description="Unpacked Argos Translate packages, each served (or ARGOS_PACKAGES_DIR); "

@@ -4,6 +4,7 @@ Translate package, or the Hub."""
 from .argos import ArgosPackage
 from .errors import ArgosPackageError, HubDownloadError, ModelStoreError, NotInStoreError, UnsafePathError
 from .hub import HubModel, HubOptions, fetch
+from .pivots import pivot_sources
 from .sources import (
     ArgosSource,
     DirectorySource,
@@ -38,5 +39,6 @@ __all__ = [
     "language_names",
     "model_store",
     "pair_sources",
+    "pivot_sources",
     "startup_pairs",
 ]

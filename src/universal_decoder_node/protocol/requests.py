@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -50,9 +50,11 @@ class Limits:
     max_segments_per_text: int
     max_segments_per_request: int
     max_alternatives: int = 0
+    # Pairs served through English: each sentence is translated twice, so counts twice per request.
+    pivots: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, serving: ServingSettings) -> Limits:
+    def of(cls, serving: ServingSettings, pivots: Iterable[str] = ()) -> Limits:
         return cls(
             max_items=serving.max_items,
             max_text_chars=serving.max_text_chars,
@@ -60,6 +62,7 @@ class Limits:
             max_segments_per_text=serving.max_segments_per_text,
             max_segments_per_request=serving.max_segments_per_request,
             max_alternatives=serving.alternatives_limit,
+            pivots=frozenset(pivots),
         )
 
 
@@ -320,12 +323,17 @@ def _validated(
                 raise InvalidField(
                     f"'{where}' is not valid Unicode text: unpaired surrogate at position {exc.start}"
                 ) from None
-    _check_segments(texts, limits, field, single)
-    return TranslateRequest(_language(source, source_key), _language(target, target_key), list(texts), single)
+    req = TranslateRequest(_language(source, source_key), _language(target, target_key), list(texts), single)
+    _check_segments(texts, limits, field, single, pivot=req.pair in limits.pivots)
+    return req
 
 
-def _check_segments(texts: list[str], limits: Limits, field: str, single: bool) -> None:
-    """Refuse (TooManySegments) a request that would cost the engine more segments than allowed."""
+def _check_segments(texts: list[str], limits: Limits, field: str, single: bool, *, pivot: bool) -> None:
+    """Refuse (TooManySegments) a request that would cost the engine more segments than allowed.
+
+    A ``pivot`` pair's sentences count twice against ``max_segments_per_request``: each is
+    translated to English, then on.
+    """
     total = 0
     for i, text in enumerate(texts):
         count = count_segments(text)
@@ -336,8 +344,11 @@ def _check_segments(texts: list[str], limits: Limits, field: str, single: bool) 
                 "allowed per text (serving.max_segments_per_text): split it into several texts or requests",
             )
         total += count
-    if total > limits.max_segments_per_request:
+    cost = 2 * total if pivot else total
+    if cost > limits.max_segments_per_request:
+        counted = f", which count twice as this pair is translated through English ({cost})" if pivot else ""
         raise TooManySegments(
-            f"request has {total} sentences or lines in all; at most {limits.max_segments_per_request} are "
-            "allowed per request (serving.max_segments_per_request): split it into several requests",
+            f"request has {total} sentences or lines in all{counted}; at most "
+            f"{limits.max_segments_per_request} are allowed per request (serving.max_segments_per_request): "
+            "split it into several requests",
         )

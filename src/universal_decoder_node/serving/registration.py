@@ -27,7 +27,7 @@ import httpx
 
 from .. import __version__
 from ..config import ConfigError, Settings
-from ..models import language_names, pair_sources
+from ..models import language_names, pair_sources, pivot_sources
 from ..protocol.languages import LANGUAGE_NAMES
 from ..utils.memory_manager import MemoryManager
 from .metrics import collect_all
@@ -77,7 +77,8 @@ class NodeRegistration:
         self.tls = tls
         self.headers = {"Authorization": f"Bearer {settings.coordinator.node_token}"}
         sources = pair_sources(settings)
-        pairs = sorted(sources)
+        # Pairs served through English too: the coordinator routes them here and lists their targets.
+        pairs = sorted([*sources, *pivot_sources(settings, sources)])
         self.pairs = pairs
         codes = {code for pair in pairs for code in pair.split("-", 1)}
         names = {**LANGUAGE_NAMES, **language_names(sources)}

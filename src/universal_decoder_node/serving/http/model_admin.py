@@ -5,7 +5,8 @@ channel (``ipc.control``; the worker side is ``worker.models``):
 
 - ``GET /admin/models``: every configured pair, its source, whether it is in the model store
   (and its size on disk), and per worker its state (loaded, loading, failed, not_loaded),
-  memory and use.
+  memory and use; under ``pivot_pairs``, each pair served through English with its legs
+  (``engine.PivotPair``).
 - ``POST /admin/models/{pair}/load``: load (downloading if needed) in every worker; 200 once
   loaded everywhere, 503 with the reason otherwise.
 - ``DELETE /admin/models/{pair}``: unload from every worker (the files stay in the store;
@@ -22,7 +23,7 @@ from fastapi import Depends, FastAPI
 from ...config import Settings
 from ...engine import ModelLoadError
 from ...errors import PairInUse, PairPinned, UnloadFailed, UnsupportedPair, WorkerUnavailable
-from ...models import HubSource, pair_sources
+from ...models import HubSource, pair_sources, pivot_sources
 from ...protocol.admin import admin_guard
 from ..ipc.control import ControlChannel
 from ..ipc.messages import ControlRequest, DescribeModels, LoadPair, UnloadPair
@@ -35,6 +36,7 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
     """Register the /admin/models endpoints, guarded by the admin token."""
     guard = [Depends(admin_guard(settings.admin.token))]
     sources = pair_sources(settings)
+    pivots = pivot_sources(settings, sources)
     # A load may include a download, which may wait for another process's download first.
     load_timeout = settings.adapters.download_timeout + 30
 
@@ -73,7 +75,13 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
             for pair, state in reply.get("pairs", {}).items():
                 if pair in pairs:
                     pairs[pair]["workers"][worker] = _worker_view(state)
-        body: dict[str, Any] = {"pairs": pairs, "limits": limits, "store": str(settings.adapters.dir)}
+        body: dict[str, Any] = {
+            "pairs": pairs,
+            # Served through English: nothing of their own to load; their legs are in ``pairs``.
+            "pivot_pairs": {pair: pivot.describe() for pair, pivot in sorted(pivots.items())},
+            "limits": limits,
+            "store": str(settings.adapters.dir),
+        }
         if errors:
             body["unreachable_workers"] = errors
         return body

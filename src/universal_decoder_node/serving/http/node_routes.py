@@ -14,7 +14,7 @@ from litserve.utils import WorkerSetupStatus
 
 from ... import __version__
 from ...config import Settings
-from ...models import language_names, pair_sources
+from ...models import language_names, pair_sources, pivot_sources
 from ...protocol.languages import language_list
 from ...utils.memory_manager import MemoryManager
 from .. import metrics
@@ -41,7 +41,8 @@ def add_node_routes(
     """
     started = time.time()
     sources = pair_sources(settings)
-    languages = language_list(sources, language_names(sources))
+    pivots = pivot_sources(settings, sources)
+    languages = language_list([*sources, *pivots], language_names(sources))
 
     def workers_ready() -> tuple[bool, dict[str, str]]:
         statuses = dict(getattr(server, "workers_setup_status", None) or {})
@@ -87,7 +88,8 @@ def add_node_routes(
             "memory": memory,
             "gpu_available": stats["gpu_available"],
             "workers": statuses,
-            "pairs": sorted(pair_sources(settings)),
+            "pairs": sorted([*sources, *pivots]),
+            "pivot_pairs": {pair: pivot.describe() for pair, pivot in sorted(pivots.items())},
         }
         if not stats["gpu_available"]:
             body["gpu_unavailable_reason"] = stats.get("gpu_unavailable_reason", "no GPU found")

@@ -17,7 +17,7 @@ from litserve.specs.base import LitSpec
 
 from ...config import Settings
 from ...engine import DeadlinePassed, JobCancelled, UnsupportedPairError
-from ...models import pair_sources
+from ...models import pair_sources, pivot_sources
 from ...protocol.requests import (
     Limits,
     encode_msgpack,
@@ -44,9 +44,11 @@ class TranslationSpec(LitSpec):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.api_path = "/translate"
-        self.limits = Limits.of(settings.serving)
+        sources = pair_sources(settings)
+        pivots = pivot_sources(settings, sources)
+        self.limits = Limits.of(settings.serving, pivots)
         self.request_timeout = settings.serving.request_timeout
-        self.pairs = frozenset(pair_sources(settings))
+        self.pairs = frozenset([*sources, *pivots])
         self.exchange = WorkExchange(self)
 
     def add_routes(self, app: FastAPI) -> None:

@@ -244,6 +244,7 @@ def build_registry(settings: Settings, threads: int | None = None) -> PairRegist
         pinned=frozenset(adapters.pinned),
         max_loaded=adapters.max_loaded,
         memory_budget_bytes=int(budget * 1024 * 1024) if budget is not None else None,
+        pivot=settings.models.pivot,
     )
 
 
