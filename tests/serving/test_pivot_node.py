@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import ADMIN, ADMIN_TOKEN, start_node, translate, write_config
+from tests.support import ADMIN, ADMIN_TOKEN, decode, pack, start_node, translate, write_config
 from tests.support.ct2_model import raw_translate
 from universal_decoder_node.config import load_settings
 from universal_decoder_node.serving.registration import NodeRegistration
@@ -19,6 +19,7 @@ from universal_decoder_node.serving.registration import NodeRegistration
 CT2_OPTIONS = {"compute_type": "float32", "max_decoding_length": 16}  # float32: batched == alone
 # A pivot request's sentences count twice: 2 sentences pass as a pivot, 3 only directly.
 MAX_SEGMENTS = 4
+PT_XX = {"source_language": "pt", "target_language": "xx"}
 
 
 def _config(ct2_model: Path, **models: object) -> dict[str, dict[str, object]]:
@@ -49,6 +50,10 @@ def test_pt_to_xx_through_english_equals_the_two_translations_done_by_hand(
         english = translate(node.url, "O gato dorme.", "pt", "en", expect=200).json()["translatedText"]
         (want,) = raw_translate(ct2_model, [english], max_decoding_length=16)
         assert translate(node.url, "O gato dorme.", "pt", "xx", expect=200).json()["translatedText"] == want
+
+        # The edge payload too.
+        edge = decode(node.url, pack({"text": "O gato dorme.", "metadata": PT_XX}))
+        assert edge.status_code == 200 and edge.json()["translation"] == want, edge.text
 
         # Admission: 3 sentences fit the limit of 4 directly, not as a pivot (3 x 2 = 6).
         three = "Bom dia. A casa é grande. Eu gosto de livros."
