@@ -30,6 +30,7 @@ from .base import (
     n_best,
 )
 from .bergamot import BergamotBackend, bundled_model_dirs
+from .ctranslate2 import MultilingualOptions, vocabulary_tokens
 from .registry import PairLoading, PairRegistry, PairSource
 from .translator import BatchTranslator, Gathered, JobResult, TranslationJob, Translations
 
@@ -46,6 +47,7 @@ __all__ = [
     "JobResult",
     "Model",
     "ModelLoadError",
+    "MultilingualOptions",
     "NBestModel",
     "PairLoading",
     "PairRegistry",
@@ -65,4 +67,5 @@ __all__ = [
     "prepare_process",
     "register_backend",
     "unregister_backend",
+    "vocabulary_tokens",
 ]
