@@ -24,6 +24,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from .language_codes import Convention
 from .names import check_pair_name, parse_repo
 
 CONFIG_ENV = "UDN_CONFIG"
@@ -156,6 +157,30 @@ class PairSettings(EngineOptions):
     path: Path
 
 
+class MultilingualSettings(EngineOptions):
+    """A CTranslate2 model with language tokens (NLLB-200, M2M-100): every pair among its languages."""
+
+    path: Path
+    languages: list[str] | None = Field(
+        None,
+        description="ISO codes it serves (at least two); default: every one its vocabulary has a token for.",
+    )
+    convention: Convention | None = Field(
+        None, description="nllb (eng_Latn) or m2m100 (__en__); default: from the vocabulary's tokens."
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _check_languages(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if len(set(value)) < 2:
+                raise ValueError("must list at least two languages")
+            for code in value:
+                if not (code.isalpha() and code.islower() and 2 <= len(code) <= 8):
+                    raise ValueError(f"{code!r} is not a language code like 'en'")
+        return value
+
+
 def default_argos_packages_dir() -> Path | None:
     """Argos Translate's own packages folder, when it exists (its ``settings.py``: the XDG data home).
 
@@ -174,6 +199,14 @@ class ModelsSettings(_Section):
     )
     options: dict[str, EngineOptions] = Field(
         default_factory=dict, description="'src-tgt' -> engine options, for a pair from any source (Hub too)."
+    )
+    multilingual: dict[str, MultilingualSettings] = Field(
+        default_factory=dict,
+        description="name -> a multilingual CTranslate2 model (path, languages, convention), "
+        "loaded once for all its pairs.",
+    )
+    prefer_multilingual: bool = Field(
+        False, description="A pair both a bilingual and a multilingual model serve: false: the bilingual one."
     )
     warmup: bool = Field(True, description="Translate a sentence with each model before reporting ready.")
     pivot: bool = Field(
@@ -598,6 +631,10 @@ models:
   # argos_packages_dir: ~/.local/share/argos-translate/packages  # or ARGOS_PACKAGES_DIR: every
   #                        # Argos Translate package in it is served (default: Argos's own folder
   #                        # when it exists; null: none); `udn models install` puts them in the store
+  multilingual: {}         # one CTranslate2 model serving every pair among its languages, loaded once, e.g.
+  #  nllb: {path: /srv/models/nllb-200-distilled-600M-ct2, languages: [en, pt, de, fr]}  # convention: nllb
+  #  m2m: {path: /srv/models/m2m100_418M-ct2, convention: m2m100}  # languages: every one it has a token for
+  prefer_multilingual: false  # a pair a bilingual model also serves: false: the bilingual one
 
 memory:
   enable_monitoring: true

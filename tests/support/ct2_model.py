@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,17 +208,21 @@ def build_ct2_model(
     lines: list[str] | None = None,
     quantization: str | None = None,
     end_token: bool = True,
+    language_tokens: Sequence[str] = (),
 ) -> Path:
     """Write a CTranslate2 model directory (OPUS-MT layout) at ``directory``; returns it.
 
     ``quantization``: how ``model.bin`` stores the weights ("int8", "float16"; None: float32).
     ``end_token=False``: the end token gets a large negative output bias, so decoding always
     runs to ``max_decoding_length`` (benchmarks use it to fix every sentence's work).
+    ``language_tokens``: added to the vocabulary after the SentencePiece pieces, as a multilingual
+    model's (``eng_Latn`` for NLLB-200, ``__en__`` for M2M-100).
     """
     directory.mkdir(parents=True, exist_ok=True)
     sp_bytes = train_sentencepiece(size.vocab, lines or corpus())
     processor = spm.SentencePieceProcessor(model_proto=sp_bytes)
     pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+    pieces += list(language_tokens)
     spec = transformer(size, len(pieces), seed)
     if not end_token:  # far below any logit a random model reaches, and representable in float16
         spec.decoder.projection.bias[processor.eos_id()] = -1.0e4
@@ -270,3 +274,26 @@ def raw_hypotheses(
             [source.encode(text, out_type=str)], beam_size=max(beam_size, n), num_hypotheses=n, **options
         )
         yield [target.decode(hypothesis) for hypothesis in result.hypotheses]
+
+
+def raw_translate_multilingual(
+    directory: Path,
+    texts: list[str],
+    source_token: str,
+    target_token: str,
+    *,
+    compute_type: str = "float32",
+    **options: object,
+) -> Iterator[str]:
+    """The engine's own answer for each text of a multilingual model, one text per call.
+
+    The source as NLLB-200's and M2M-100's tokenizers make it (``[source_token, *pieces, "</s>"]``),
+    the target forced to start with ``target_token``, which is dropped from the answer.
+    """
+    translator, source, target = _engine(directory, compute_type)
+    for text in texts:
+        tokens = [source_token, *source.encode(text, out_type=str), "</s>"]
+        (result,) = translator.translate_batch([tokens], target_prefix=[[target_token]], **options)  # type: ignore[arg-type]
+        hypothesis = result.hypotheses[0]
+        assert hypothesis[0] == target_token
+        yield target.decode(hypothesis[1:])

@@ -30,6 +30,7 @@ from .base import (
     n_best,
 )
 from .bergamot import BergamotBackend, bundled_model_dirs
+from .ctranslate2 import MultilingualOptions, vocabulary_tokens
 from .pivot import PivotPair, pivot_pairs
 from .registry import PairLoading, PairRegistry, PairSource
 from .translator import BatchTranslator, Gathered, JobResult, TranslationJob, Translations
@@ -47,6 +48,7 @@ __all__ = [
     "JobResult",
     "Model",
     "ModelLoadError",
+    "MultilingualOptions",
     "NBestModel",
     "PairLoading",
     "PairRegistry",
@@ -68,4 +70,5 @@ __all__ = [
     "prepare_process",
     "register_backend",
     "unregister_backend",
+    "vocabulary_tokens",
 ]

@@ -7,6 +7,13 @@ An Argos Translate package folder is served as it is: its CTranslate2 model lies
 and its ``sentencepiece.model`` beside that folder (``models/argos.py`` reads the package's
 metadata); a model converted by CTranslate2 2.x (binary version 5, older packages) has no
 ``config.json`` and needs none.
+A multilingual model (NLLB-200, M2M-100) serves many pairs from one loaded model: each pair's
+source gets its language token in front, as the models' own tokenizers put it
+(``[eng_Latn, ...pieces, </s>]``, ``[__en__, ...pieces, </s>]``), and its target starts with
+the target language's token (``target_prefix``), dropped from the answer. Every pair of one
+model directory (and load settings) shares one loaded translator, reference-counted by the
+backend (``MultilingualOptions``): loaded with the first of its pairs, unloaded with the last,
+and each pair reports an equal share of its memory, so the registry's sum counts it once.
 A ``vmap.txt`` (CTranslate2's vocabulary map) is used when present: decoding then scores only
 the target tokens the map lists for the input's words, which is much cheaper for small models.
 
@@ -26,8 +33,9 @@ import os
 import re
 import struct
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +57,9 @@ TOKENIZERS = (
     ("source.spm", "target.spm"),
     ("src.spm.model", "tgt.spm.model"),
     ("joint.spm.model", "joint.spm.model"),
+    ("sentencepiece.bpe.model", "sentencepiece.bpe.model"),  # NLLB-200 and M2M-100 conversions
 )
+END_OF_SENTENCE = "</s>"  # closes a multilingual model's source, as its tokenizer does
 VOCABULARY_MAP = "vmap.txt"  # the only name CTranslate2 reads one under
 PACKAGE_MODEL_DIR = "model"  # where an Argos Translate package keeps its CTranslate2 model
 _CONFIG_SINCE_VERSION = 6  # model.bin binary versions from CTranslate2 3.0 on need config.json
@@ -241,6 +251,23 @@ def _sentencepiece(path: Path) -> Any:
         ) from None
 
 
+def vocabulary_tokens(directory: Path) -> set[str]:
+    """Every token of a CTranslate2 model's target vocabulary; raises ModelLoadError when it is not one."""
+    layout = _layout(Path(directory))
+    return set(_read_vocabulary(layout.target_vocabulary))
+
+
+class MultilingualOptions(EngineOptions):
+    """A pair of a multilingual model: its options, and the tokens naming its two languages.
+
+    Pairs whose models load from the same directory with the same device, precision and
+    threads share one loaded translator.
+    """
+
+    source_token: str
+    target_token: str
+
+
 def _binary_version(model_bin: Path) -> int:
     """The format version ``model.bin`` starts with (0 when it cannot be read)."""
     try:
@@ -341,6 +368,22 @@ class DecodeSettings:
     use_vmap: bool = False
 
 
+@dataclass(eq=False)
+class _SharedTranslator:
+    """A multilingual model's one translator and tokenizers, and how many pairs hold it."""
+
+    key: tuple[object, ...]
+    directory: Path
+    translator: ctranslate2.Translator
+    source: Any
+    target: Any
+    size: int
+    loads: int
+    vocabulary: frozenset[str]  # source and target tokens
+    users: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class CTranslate2Model:
     """A loaded CTranslate2 pair: each ``translate_batch`` call is one batched call into the engine.
 
@@ -358,6 +401,9 @@ class CTranslate2Model:
         *,
         max_batch_segments: int,
         size: int,
+        tokens: tuple[str, str] | None = None,
+        shared: _SharedTranslator | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
         self.directory = directory
         self.max_batch_segments = max_batch_segments
@@ -366,6 +412,9 @@ class CTranslate2Model:
         self._source = source
         self._target = target
         self._size = size
+        self._tokens = tokens  # a multilingual pair's (source, target) language tokens
+        self._shared = shared
+        self._release = release
 
     def translate_batch(self, segments: Sequence[str]) -> list[str | EngineError]:
         return [out if isinstance(out, EngineError) else out[0] for out in self.hypotheses(segments)]
@@ -377,6 +426,8 @@ class CTranslate2Model:
         so that only the segments the engine cannot translate fail.
         """
         tokens = [self._source.encode(text, out_type=str) for text in segments]
+        if self._tokens is not None:
+            tokens = [[self._tokens[0], *pieces, END_OF_SENTENCE] for pieces in tokens]
         try:
             return [*self._decode(tokens, n)]
         except Exception as exc:
@@ -395,8 +446,11 @@ class CTranslate2Model:
         if translator is None:
             raise TranslationFailed("the model was unloaded")
         settings = self.decode
+        # One prefix per sentence: the call may only ever hold this pair's, but each gets its own.
+        prefix = [[self._tokens[1]] for _ in tokens] if self._tokens is not None else None
         results = translator.translate_batch(
             tokens,
+            target_prefix=prefix,
             max_batch_size=settings.max_batch_tokens,
             batch_type="tokens",
             beam_size=max(settings.beam_size, n),
@@ -405,14 +459,40 @@ class CTranslate2Model:
             max_decoding_length=settings.max_decoding_length,
             use_vmap=settings.use_vmap,
         )
-        return [[self._target.decode(h) for h in result.hypotheses] for result in results]
+        return [[self._target.decode(self._strip(h)) for h in result.hypotheses] for result in results]
+
+    def _strip(self, hypothesis: list[str]) -> list[str]:
+        """A hypothesis without the target language token it was made to start with."""
+        if self._tokens is not None and hypothesis[:1] == [self._tokens[1]]:
+            return hypothesis[1:]
+        return hypothesis
 
     def memory_bytes(self) -> int:
-        return self._size
+        """The model's size; a multilingual pair's equal share of it, so the pairs' sum is its size."""
+        shared = self._shared
+        if shared is None:
+            return self._size
+        return shared.size // max(shared.users, 1)
+
+    def shared(self) -> dict[str, object] | None:
+        """The loaded model this pair shares with others (path, loads, pairs holding it, size), or None."""
+        shared = self._shared
+        if shared is None:
+            return None
+        return {
+            "path": str(shared.directory),
+            "loads": shared.loads,
+            "pairs": shared.users,
+            "memory_bytes": shared.size,
+        }
 
     def close(self) -> None:
         translator, self._translator = self._translator, None
-        if translator is not None:
+        if translator is None:
+            return
+        if self._release is not None:
+            self._release()
+        else:
             translator.unload_model()
 
 
@@ -423,9 +503,78 @@ class CTranslate2Backend:
 
     def __init__(self, threads: int) -> None:
         self.threads = max(1, threads)
+        self._shared: dict[tuple[object, ...], _SharedTranslator] = {}
+        self._loads: dict[tuple[object, ...], int] = {}
+        self._shared_lock = threading.Lock()  # held while a shared model loads: its pairs wait for it
 
     def load(self, directory: Path, options: EngineOptions | None = None) -> CTranslate2Model:
         options = options or EngineOptions()
+        if isinstance(options, MultilingualOptions):
+            return self._load_shared(Path(directory), options)
+        return self._load(Path(directory), options)
+
+    def _load_shared(self, directory: Path, options: MultilingualOptions) -> CTranslate2Model:
+        """A view of the multilingual model in ``directory`` for one pair, loading it if no pair holds it."""
+        device, index = select_device(options.device or "auto", cuda_device_count())
+        key: tuple[object, ...] = (
+            str(_weights_dir(directory).resolve()),
+            device,
+            index,
+            options.compute_type or _COMPUTE_DEFAULTS[device],
+            options.inter_threads or self.threads,
+            options.intra_threads if options.intra_threads is not None else 1,
+        )
+        with self._shared_lock:
+            shared = self._shared.get(key)
+            if shared is None:
+                own = self._load(directory, options)
+                self._loads[key] = self._loads.get(key, 0) + 1
+                assert own._translator is not None
+                layout = _layout(directory)
+                vocabulary = {*_read_vocabulary(layout.source_vocabulary)}
+                vocabulary.update(_read_vocabulary(layout.target_vocabulary))
+                shared = _SharedTranslator(
+                    key,
+                    directory,
+                    own._translator,
+                    own._source,
+                    own._target,
+                    own._size,
+                    self._loads[key],
+                    frozenset(vocabulary),
+                )
+                self._shared[key] = shared
+            shared.users += 1
+        for token in (options.source_token, options.target_token):
+            if token not in shared.vocabulary:
+                self._release(shared)
+                raise ModelLoadError(
+                    f"the model's vocabulary has no language token {token}",
+                    f"the vocabulary of {directory} has no language token {token}",
+                )
+        return CTranslate2Model(
+            directory,
+            shared.translator,
+            shared.source,
+            shared.target,
+            _decode_settings(options, vmap=(_weights_dir(directory) / VOCABULARY_MAP).is_file()),
+            max_batch_segments=options.max_batch_segments or DEFAULT_MAX_BATCH_SEGMENTS,
+            size=shared.size,
+            tokens=(options.source_token, options.target_token),
+            shared=shared,
+            release=lambda: self._release(shared),
+        )
+
+    def _release(self, shared: _SharedTranslator) -> None:
+        """One pair lets go of a shared model; the last one unloads it."""
+        with self._shared_lock:
+            shared.users -= 1
+            if shared.users > 0:
+                return
+            self._shared.pop(shared.key, None)
+        shared.translator.unload_model()
+
+    def _load(self, directory: Path, options: EngineOptions) -> CTranslate2Model:
         layout = _layout(directory)
         _check_vocabularies(layout)
         device, index = select_device(options.device or "auto", cuda_device_count())
@@ -446,13 +595,7 @@ class CTranslate2Backend:
                 f"CTranslate2 rejected the model ({device}, {compute_type})",
                 f"CTranslate2 rejected {directory} ({device}, {compute_type}): {exc}",
             ) from exc
-        decode = DecodeSettings(
-            beam_size=options.beam_size or DEFAULT_BEAM_SIZE,
-            max_decoding_length=options.max_decoding_length or DEFAULT_MAX_DECODING_LENGTH,
-            length_penalty=options.length_penalty if options.length_penalty is not None else 1.0,
-            max_batch_tokens=options.max_batch_tokens or DEFAULT_MAX_BATCH_TOKENS,
-            use_vmap=layout.vmap is not None,
-        )
+        decode = _decode_settings(options, vmap=layout.vmap is not None)
         log.info(
             "CTranslate2 model %s on %s:%d, %s, %d x %d threads, %s",
             directory,
@@ -482,6 +625,16 @@ class CTranslate2Backend:
             "intra_threads": 1,
             "openmp": {name: os.environ.get(name) for name in OPENMP_ENV},
         }
+
+
+def _decode_settings(options: EngineOptions, *, vmap: bool) -> DecodeSettings:
+    return DecodeSettings(
+        beam_size=options.beam_size or DEFAULT_BEAM_SIZE,
+        max_decoding_length=options.max_decoding_length or DEFAULT_MAX_DECODING_LENGTH,
+        length_penalty=options.length_penalty if options.length_penalty is not None else 1.0,
+        max_batch_tokens=options.max_batch_tokens or DEFAULT_MAX_BATCH_TOKENS,
+        use_vmap=vmap,
+    )
 
 
 def check(directory: Path, options: EngineOptions | None) -> None:

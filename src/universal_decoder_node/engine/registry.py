@@ -405,6 +405,9 @@ class PairRegistry:
                     in_use=entry.in_use,
                     pinned=entry.pinned,
                 )
+                shared = getattr(entry.model, "shared", None)  # a model several pairs share (optional)
+                if callable(shared) and shared() is not None:
+                    info["shared_model"] = shared()
             elif pair in loading:
                 info["state"] = "loading"
             elif pair in failed:

@@ -1,24 +1,31 @@
 """Model sources: the bundled pairs, Argos Translate packages, model directories, Hub repositories.
 
-When several give the same pair, the later in this list wins: the bundled pairs, the packages
-in ``models.argos_packages_dir``, the packages installed in the model store, the configured
-ones (``models.pairs``, ``adapters.repos``).
+When several give the same pair, the later in this list wins: the multilingual models
+(``models.multilingual``, each serving every pair among its languages), the bundled pairs, the
+packages in ``models.argos_packages_dir``, the packages installed in the model store, the
+configured ones (``models.pairs``, ``adapters.repos``). With ``models.prefer_multilingual`` the
+multilingual models come last instead, and win every pair they serve.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from itertools import permutations
 from pathlib import Path
 
-from ..config import ConfigError, EngineOptions, PairSettings, Settings
+from ..config import ConfigError, EngineOptions, MultilingualSettings, PairSettings, Settings
 from ..engine import (
     DEFAULT_BACKEND,
     ModelLoadError,
+    MultilingualOptions,
     UnknownBackendError,
     backend_kind,
     bundled_model_dirs,
     detect_backend,
+    vocabulary_tokens,
 )
+from ..language_codes import Convention, detect_convention, language_token, languages_in
 from . import argos
 from .argos import ArgosPackage
 from .errors import ArgosPackageError
@@ -63,6 +70,25 @@ class ArgosSource(DirectorySource):
             "path": str(self.path),
             "version": self.package.package_version,
             "location": self.location,
+        }
+
+
+MULTILINGUAL_BACKEND = "ctranslate2"  # the one engine that reads language tokens
+
+
+@dataclass(frozen=True)
+class MultilingualSource(DirectorySource):
+    """One pair of a multilingual model (``models.multilingual.<name>``); its pairs share the loaded model."""
+
+    name: str = field(kw_only=True)
+    convention: Convention = field(kw_only=True)
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "source": self.kind,
+            "path": str(self.path),
+            "model": self.name,
+            "convention": self.convention,
         }
 
 
@@ -152,6 +178,97 @@ def _argos_sources(settings: Settings) -> dict[str, ArgosSource]:
     return sources
 
 
+@functools.lru_cache(maxsize=16)
+def _vocabulary(path: Path, modified: int) -> frozenset[str]:
+    return frozenset(vocabulary_tokens(path))
+
+
+def _modified(directory: Path) -> int:
+    """When ``directory`` last changed (0 when it cannot be read): a replaced model is read again."""
+    try:
+        return directory.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def multilingual_sources(settings: Settings) -> dict[str, MultilingualSource]:
+    """Every pair the multilingual models serve (``models.multilingual``), later models winning a pair.
+
+    Raises ConfigError naming the key: a path that is not a CTranslate2 model, a vocabulary
+    without language tokens of a known convention, a language it has no token for.
+    """
+    sources: dict[str, MultilingualSource] = {}
+    for name, conf in settings.models.multilingual.items():
+        key = f"models.multilingual.{name}"
+        convention, languages = _multilingual_languages(key, conf)
+        if conf.backend not in (None, MULTILINGUAL_BACKEND):
+            raise ConfigError(
+                f"invalid configuration: {key}.backend: a multilingual model is served by "
+                f"{MULTILINGUAL_BACKEND}, not {conf.backend!r}"
+            )
+        own = conf.model_dump(exclude={"path", "languages", "convention", "backend"}, exclude_none=True)
+        for source, target in permutations(languages, 2):
+            pair = f"{source}-{target}"
+            extra = settings.models.options.get(pair)
+            more = extra.model_dump(exclude={"backend"}, exclude_none=True) if extra is not None else {}
+            twice = sorted(set(own) & set(more))
+            if twice:
+                raise ConfigError(
+                    f"invalid configuration: {', '.join(twice)} of pair {pair!r} is set both in "
+                    f"{key} and in models.options.{pair}; keep one"
+                )
+            source_token = language_token(source, convention)
+            target_token = language_token(target, convention)
+            assert source_token is not None and target_token is not None  # checked above
+            options = MultilingualOptions(**own, **more, source_token=source_token, target_token=target_token)
+            sources[pair] = MultilingualSource(
+                conf.path,
+                kind="multilingual",
+                backend=MULTILINGUAL_BACKEND,
+                engine_options=options,
+                name=name,
+                convention=convention,
+            )
+    return sources
+
+
+def _multilingual_languages(key: str, conf: MultilingualSettings) -> tuple[Convention, list[str]]:
+    """A multilingual model's convention and languages, from its settings and its vocabulary."""
+    try:
+        tokens = _vocabulary(conf.path, _modified(conf.path))
+    except ModelLoadError as exc:
+        raise ConfigError(
+            f"invalid configuration: {key}.path: {conf.path} is not a CTranslate2 model: {exc.detail}"
+        ) from None
+    convention = conf.convention or detect_convention(set(tokens))
+    if convention is None:
+        raise ConfigError(
+            f"invalid configuration: {key}: the vocabulary of {conf.path} has no language tokens "
+            "of NLLB-200 (eng_Latn) or M2M-100 (__en__); set convention, or check the path"
+        )
+    if conf.languages is None:
+        languages = languages_in(set(tokens), convention)
+        if len(languages) < 2:
+            raise ConfigError(
+                f"invalid configuration: {key}: the vocabulary of {conf.path} has {len(languages)} "
+                f"{convention} language token(s) this node knows a code for; list {key}.languages"
+            )
+        return convention, languages
+    for code in conf.languages:
+        token = language_token(code, convention)
+        if token is None:
+            raise ConfigError(
+                f"invalid configuration: {key}.languages: no {convention} token is known for {code!r} "
+                "(universal_decoder_node.language_codes.LANGUAGE_TOKENS)"
+            )
+        if token not in tokens:
+            raise ConfigError(
+                f"invalid configuration: {key}.languages: {code!r} ({token}) is not in the "
+                f"vocabulary of {conf.path}"
+            )
+    return convention, list(dict.fromkeys(conf.languages))
+
+
 def language_names(sources: dict[str, PairSourceType]) -> dict[str, str]:
     """Language names the pairs' sources give (Argos packages' ``from_name``, ``to_name``), by code."""
     names: dict[str, str] = {}
@@ -173,6 +290,9 @@ def pair_sources(settings: Settings) -> dict[str, PairSourceType]:
     ``adapters.pinned`` names a pair that is not configured, or an Argos package is invalid.
     """
     sources: dict[str, PairSourceType] = {}
+    multilingual = multilingual_sources(settings)
+    if not settings.models.prefer_multilingual:
+        sources.update(multilingual)
     if settings.models.bundled:
         for pair, path in bundled_model_dirs().items():
             sources[pair] = DirectorySource(path, kind="bundled")
@@ -205,6 +325,8 @@ def pair_sources(settings: Settings) -> dict[str, PairSourceType]:
             backend=engine.backend,
         )
         sources[pair] = HubSource(model, store, hub_options, engine_options=engine.engine_options())
+    if settings.models.prefer_multilingual:
+        sources.update(multilingual)
     unknown_options = [pair for pair in options if pair not in sources]
     if unknown_options:
         raise ConfigError(
@@ -253,7 +375,18 @@ def check_local_pairs(sources: dict[str, PairSourceType]) -> None:
     layout, a missing or mismatched file, options the backend refuses, a device this
     machine does not have.
     """
+    checked: set[Path] = set()
     for pair, source in sorted(sources.items()):
+        if isinstance(source, MultilingualSource):
+            if source.path not in checked:
+                checked.add(source.path)
+                try:
+                    backend_kind(MULTILINGUAL_BACKEND).check_pair(source.path, source.engine_options)
+                except ModelLoadError as exc:
+                    raise ConfigError(
+                        f"models.multilingual.{source.name} cannot be served from {source.path}: {exc.detail}"
+                    ) from None
+            continue
         if not isinstance(source, DirectorySource) or source.kind not in ("directory", "argos"):
             continue
         try:
@@ -268,5 +401,14 @@ def check_local_pairs(sources: dict[str, PairSourceType]) -> None:
 def startup_pairs(settings: Settings, sources: dict[str, PairSourceType]) -> list[str]:
     """The pairs a worker loads before it reports ready: local ones (bundled, packages, directories),
     then pre-warm."""
-    local = [pair for pair, source in sorted(sources.items()) if isinstance(source, DirectorySource)]
+    local: list[str] = []
+    models: set[str] = set()
+    for pair, source in sorted(sources.items()):
+        if isinstance(source, MultilingualSource):
+            # One pair loads the model all its pairs share; the others take it when first asked.
+            if source.name in models:
+                continue
+            models.add(source.name)
+        if isinstance(source, DirectorySource):
+            local.append(pair)
     return list(dict.fromkeys([*local, *settings.adapters.prewarm]))

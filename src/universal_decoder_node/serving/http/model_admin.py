@@ -117,5 +117,15 @@ def add_model_admin_routes(app: FastAPI, settings: Settings, channel: ControlCha
 
 
 def _worker_view(state: dict[str, Any]) -> dict[str, Any]:
-    keys = ("state", "memory_bytes", "load_seconds", "idle_seconds", "in_use", "pinned", "loads", "error")
+    keys = (
+        "state",
+        "memory_bytes",
+        "load_seconds",
+        "idle_seconds",
+        "in_use",
+        "pinned",
+        "loads",
+        "error",
+        "shared_model",
+    )
     return {k: state[k] for k in keys if k in state}
