@@ -36,6 +36,7 @@ def test_multilingual_models_serve_every_pair_from_one_load(tmp_path: Path, mode
         "serving": {"threads": 2, "request_timeout": 60},
         "models": {
             "bundled": False,
+            "pivot": False,  # only the models' own pairs (pivoting is tests/serving/test_pivot_node.py's)
             # NLLB: convention and languages read from the vocabulary; M2M-100: three of its four.
             "multilingual": {
                 "nllb": {"path": str(models["nllb"]), **OPTIONS},
