@@ -4,6 +4,7 @@ node from one loaded translator; ``udn models pull`` by its name; the settings' 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import permutations
 from pathlib import Path
 
@@ -29,11 +30,11 @@ def nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def hub(nllb: Path) -> FakeHub:
+def hub(nllb: Path) -> Iterator[FakeHub]:
     fake = FakeHub()
     fake.add_model_dir(REPO, nllb)
     fake.start()
-    yield fake  # type: ignore[misc]
+    yield fake
     fake.stop()
 
 
@@ -135,3 +136,24 @@ def test_bad_multilingual_repo_settings_stop_the_start(
     assert started.returncode != 0
     assert expected in started.stderr, started.stderr
     assert "Traceback" not in started.stderr
+
+
+def test_a_multilingual_repo_missing_a_file_the_backend_needs_is_refused(tmp_path: Path, nllb: Path) -> None:
+    hub = FakeHub()
+    hub.add_commit(REPO, {p.name: p.read_bytes() for p in nllb.iterdir() if p.name != "target.spm"})
+    hub.start()
+    try:
+        config = tmp_path / "node.yaml"
+        entry = {"repo": REPO, "languages": ["en", "pt"], "convention": "nllb"}
+        config.write_text(yaml.safe_dump({"models": {"bundled": False, "multilingual": {"ml": entry}}}))
+        env = hub_env(tmp_path, hub, XDG_DATA_HOME=str(tmp_path / "data"))
+        pulled = udn(["models", "pull", "ml", "--config", str(config)], env, tmp_path)
+    finally:
+        hub.stop()
+    assert pulled.returncode != 0
+    assert (
+        f"cannot fetch language pair 'models.multilingual.ml' from {REPO}@main: not a usable" in pulled.stderr
+    )
+    assert "has no SentencePiece model" in pulled.stderr, pulled.stderr
+    assert "Traceback" not in pulled.stderr
+    assert not list((tmp_path / "store").glob("*/snapshots/*"))
