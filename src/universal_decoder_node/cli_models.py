@@ -24,7 +24,10 @@ def add_models_parser(sub: Any) -> None:
     ls.set_defaults(handler=_list)
 
     pull = commands.add_parser("pull", help="download a pair's model into the model store")
-    pull.add_argument("target", help="a configured pair (en-es) or a repository (org/name[@revision])")
+    pull.add_argument(
+        "target",
+        help="a configured pair (en-es), a models.multilingual name or a repository (org/name[@revision])",
+    )
     pull.add_argument("--config", help="YAML configuration file (default: $UDN_CONFIG)")
     pull.set_defaults(handler=_pull)
 
@@ -48,6 +51,7 @@ _LOCAL = {"pull": "it needs no pull", "rm": "there is nothing to remove from the
 def _hub_model(settings: Settings, target: str, command: str) -> Any:
     """The HubModel a pair or repository names; prints why not and returns None when it names none."""
     from .models import HubModel, HubSource, RepoRef, pair_sources
+    from .models.sources import multilingual_hub_model
 
     if target.startswith(("/", ".", "~")):  # no Hub repository id starts so
         print(
@@ -63,6 +67,16 @@ def _hub_model(settings: Settings, target: str, command: str) -> Any:
             print(f"udn models {command}: {exc}", file=sys.stderr)
             return None
         return HubModel(ref, label=str(ref))
+    multilingual = settings.models.multilingual.get(target)
+    if multilingual is not None:  # a multilingual model by name: one snapshot for all its pairs
+        if multilingual.repo is None:
+            print(
+                f"udn models {command}: models.multilingual.{target} is a model directory "
+                f"({multilingual.path}), not from the Hub; {_LOCAL[command]}",
+                file=sys.stderr,
+            )
+            return None
+        return multilingual_hub_model(target, multilingual)
     sources = pair_sources(settings)
     source = sources.get(target)
     if source is None:

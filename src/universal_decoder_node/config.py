@@ -158,9 +158,15 @@ class PairSettings(EngineOptions):
 
 
 class MultilingualSettings(EngineOptions):
-    """A CTranslate2 model with language tokens (NLLB-200, M2M-100): every pair among its languages."""
+    """A CTranslate2 model with language tokens (NLLB-200, M2M-100): every pair among its languages.
 
-    path: Path
+    Exactly one of ``path`` (a directory) and ``repo`` (a Hub repository, through the model store).
+    """
+
+    path: Path | None = Field(None, description="The model directory (or repo).")
+    repo: str | None = Field(
+        None, description="'org/name' or 'org/name@revision': fetched into the model store once (or path)."
+    )
     languages: list[str] | None = Field(
         None,
         description="ISO codes it serves (at least two); default: every one its vocabulary has a token for.",
@@ -179,6 +185,21 @@ class MultilingualSettings(EngineOptions):
                 if not (code.isalpha() and code.islower() and 2 <= len(code) <= 8):
                     raise ValueError(f"{code!r} is not a language code like 'en'")
         return value
+
+    @field_validator("repo")
+    @classmethod
+    def _check_repo(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_repo(value)
+        return value
+
+    @model_validator(mode="after")
+    def _path_or_repo(self) -> MultilingualSettings:
+        if (self.path is None) == (self.repo is None):
+            raise ValueError(
+                "set exactly one of path (a model directory) and repo (a Hub repository, 'org/name@revision')"
+            )
+        return self
 
 
 def default_argos_packages_dir() -> Path | None:
@@ -202,7 +223,7 @@ class ModelsSettings(_Section):
     )
     multilingual: dict[str, MultilingualSettings] = Field(
         default_factory=dict,
-        description="name -> a multilingual CTranslate2 model (path, languages, convention), "
+        description="name -> a multilingual CTranslate2 model (path or repo, languages, convention), "
         "loaded once for all its pairs.",
     )
     prefer_multilingual: bool = Field(
@@ -634,6 +655,7 @@ models:
   multilingual: {}         # one CTranslate2 model serving every pair among its languages, loaded once, e.g.
   #  nllb: {path: /srv/models/nllb-200-distilled-600M-ct2, languages: [en, pt, de, fr]}  # convention: nllb
   #  m2m: {path: /srv/models/m2m100_418M-ct2, convention: m2m100}  # languages: every one it has a token for
+  #  hub: {repo: org/nllb-200-ct2@v1, languages: [en, pt, de], convention: nllb}  # from the Hub (store)
   prefer_multilingual: false  # a pair a bilingual model also serves: false: the bilingual one
 
 memory:

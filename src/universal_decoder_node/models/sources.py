@@ -127,6 +127,18 @@ class HubSource:
         return info
 
 
+@dataclass(frozen=True)
+class MultilingualHubSource(HubSource):
+    """One pair of a multilingual model from a Hub repository: every pair of the model shares one
+    snapshot in the store (one download) and one loaded translator."""
+
+    name: str = field(kw_only=True)
+    convention: Convention = field(kw_only=True)
+
+    def describe(self) -> dict[str, object]:
+        return {**super().describe(), "model": self.name, "convention": self.convention}
+
+
 PairSourceType = DirectorySource | HubSource
 
 
@@ -191,22 +203,45 @@ def _modified(directory: Path) -> int:
         return 0
 
 
-def multilingual_sources(settings: Settings) -> dict[str, MultilingualSource]:
+def multilingual_hub_model(name: str, conf: MultilingualSettings) -> HubModel:
+    """What to fetch for ``models.multilingual.<name>.repo``; raises ConfigError for a bad name."""
+    assert conf.repo is not None
+    try:
+        ref = RepoRef.parse(conf.repo)
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: models.multilingual.{name}.repo: {exc}") from None
+    return HubModel(ref=ref, label=f"models.multilingual.{name}", backend=MULTILINGUAL_BACKEND)
+
+
+def multilingual_sources(settings: Settings) -> dict[str, MultilingualSource | MultilingualHubSource]:
     """Every pair the multilingual models serve (``models.multilingual``), later models winning a pair.
 
     Raises ConfigError naming the key: a path that is not a CTranslate2 model, a vocabulary
-    without language tokens of a known convention, a language it has no token for.
+    without language tokens of a known convention, a language it has no token for, a
+    repository not yet in the store without its languages and convention.
     """
-    sources: dict[str, MultilingualSource] = {}
+    sources: dict[str, MultilingualSource | MultilingualHubSource] = {}
+    store = model_store(settings)
+    hub_options = HubOptions.from_settings(settings.adapters)
     for name, conf in settings.models.multilingual.items():
         key = f"models.multilingual.{name}"
-        convention, languages = _multilingual_languages(key, conf)
+        model = multilingual_hub_model(name, conf) if conf.repo is not None else None
+        if model is None:
+            assert conf.path is not None
+            convention, languages = _multilingual_languages(key, conf, conf.path)
+        else:
+            snapshot = store.resolve(model.ref)
+            convention, languages = _multilingual_languages(
+                key, conf, snapshot.path if snapshot is not None else None
+            )
         if conf.backend not in (None, MULTILINGUAL_BACKEND):
             raise ConfigError(
                 f"invalid configuration: {key}.backend: a multilingual model is served by "
                 f"{MULTILINGUAL_BACKEND}, not {conf.backend!r}"
             )
-        own = conf.model_dump(exclude={"path", "languages", "convention", "backend"}, exclude_none=True)
+        own = conf.model_dump(
+            exclude={"path", "repo", "languages", "convention", "backend"}, exclude_none=True
+        )
         for source, target in permutations(languages, 2):
             pair = f"{source}-{target}"
             extra = settings.models.options.get(pair)
@@ -221,36 +256,59 @@ def multilingual_sources(settings: Settings) -> dict[str, MultilingualSource]:
             target_token = language_token(target, convention)
             assert source_token is not None and target_token is not None  # checked above
             options = MultilingualOptions(**own, **more, source_token=source_token, target_token=target_token)
-            sources[pair] = MultilingualSource(
-                conf.path,
-                kind="multilingual",
-                backend=MULTILINGUAL_BACKEND,
-                engine_options=options,
-                name=name,
-                convention=convention,
-            )
+            if model is None:
+                assert conf.path is not None
+                sources[pair] = MultilingualSource(
+                    conf.path,
+                    kind="multilingual",
+                    backend=MULTILINGUAL_BACKEND,
+                    engine_options=options,
+                    name=name,
+                    convention=convention,
+                )
+            else:
+                sources[pair] = MultilingualHubSource(
+                    model, store, hub_options, engine_options=options, name=name, convention=convention
+                )
     return sources
 
 
-def _multilingual_languages(key: str, conf: MultilingualSettings) -> tuple[Convention, list[str]]:
-    """A multilingual model's convention and languages, from its settings and its vocabulary."""
-    try:
-        tokens = _vocabulary(conf.path, _modified(conf.path))
-    except ModelLoadError as exc:
-        raise ConfigError(
-            f"invalid configuration: {key}.path: {conf.path} is not a CTranslate2 model: {exc.detail}"
-        ) from None
-    convention = conf.convention or detect_convention(set(tokens))
+def _multilingual_languages(
+    key: str, conf: MultilingualSettings, path: Path | None
+) -> tuple[Convention, list[str]]:
+    """A multilingual model's convention and languages, from its settings and its vocabulary
+    (``path``: the model directory; None: a repository not yet in the store, so from the settings)."""
+    if path is None:
+        if conf.languages is None or conf.convention is None:
+            raise ConfigError(
+                f"invalid configuration: {key}: {conf.repo} is not in the model store yet, so its "
+                f"vocabulary cannot be read: set {key}.languages and {key}.convention (nllb or m2m100), "
+                f"or pull it first (udn models pull {conf.repo})"
+            )
+        tokens = None
+        convention: Convention | None = conf.convention
+    else:
+        try:
+            tokens = _vocabulary(path, _modified(path))
+        except ModelLoadError as exc:
+            where = (
+                f"{key}.path: {path}" if conf.repo is None else f"{key}.repo: {conf.repo} (stored in {path})"
+            )
+            raise ConfigError(
+                f"invalid configuration: {where} is not a CTranslate2 model: {exc.detail}"
+            ) from None
+        convention = conf.convention or detect_convention(set(tokens))
     if convention is None:
         raise ConfigError(
-            f"invalid configuration: {key}: the vocabulary of {conf.path} has no language tokens "
+            f"invalid configuration: {key}: the vocabulary of {path} has no language tokens "
             "of NLLB-200 (eng_Latn) or M2M-100 (__en__); set convention, or check the path"
         )
     if conf.languages is None:
+        assert tokens is not None
         languages = languages_in(set(tokens), convention)
         if len(languages) < 2:
             raise ConfigError(
-                f"invalid configuration: {key}: the vocabulary of {conf.path} has {len(languages)} "
+                f"invalid configuration: {key}: the vocabulary of {path} has {len(languages)} "
                 f"{convention} language token(s) this node knows a code for; list {key}.languages"
             )
         return convention, languages
@@ -261,10 +319,10 @@ def _multilingual_languages(key: str, conf: MultilingualSettings) -> tuple[Conve
                 f"invalid configuration: {key}.languages: no {convention} token is known for {code!r} "
                 "(universal_decoder_node.language_codes.LANGUAGE_TOKENS)"
             )
-        if token not in tokens:
+        if tokens is not None and token not in tokens:
             raise ConfigError(
                 f"invalid configuration: {key}.languages: {code!r} ({token}) is not in the "
-                f"vocabulary of {conf.path}"
+                f"vocabulary of {path}"
             )
     return convention, list(dict.fromkeys(conf.languages))
 
