@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common.corpus import request_texts
-from common.loadgen import http_post, run_load_sync
-from common.procs import Server, cpu_seconds, pause, resume, start_node
+from common.loadgen import http_post
+from common.procs import pause, start_node
 from common.report import machine_line, markdown_table
-from common.stats import paired_ratio
+from common.rounds import measure_server, median_of, paired, summarise
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -33,26 +33,6 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 def _bodies(port: int, texts: list[list[str]]) -> list[bytes]:
     payloads = [{"q": t[0] if len(t) == 1 else t, "source": "en", "target": "pt"} for t in texts]
     return [http_post("127.0.0.1", port, "/translate", json.dumps(p).encode()) for p in payloads]
-
-
-def _measure(
-    server: Server, bodies: list[bytes], clients: int, seconds: float, warmup: float
-) -> dict[str, float]:
-    resume(server.pid)
-    try:
-        before = cpu_seconds(server.pid)
-        result = run_load_sync("127.0.0.1", server.port, bodies, clients, seconds, warmup)
-        cpu = (cpu_seconds(server.pid) - before) * seconds / (seconds + warmup)
-    finally:
-        pause(server.pid)
-    if result.errors:
-        raise SystemExit(f"{result.errors} requests failed: {result.statuses}")
-    return {
-        "requests_per_s": result.requests_per_second,
-        "p50_ms": 1000 * result.percentile(0.5),
-        "p99_ms": 1000 * result.percentile(0.99),
-        "cpu_ms_per_request": 1000 * cpu / max(1, len(result.latencies)),
-    }
 
 
 def main() -> int:
@@ -85,22 +65,24 @@ def main() -> int:
             for shape in (int(s) for s in args.shapes.split(",")):
                 texts = request_texts(shape)
                 for clients in (int(c) for c in args.clients.split(",")):
-                    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this": []}
+                    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "this": []}
                     for r in range(args.rounds):
                         for name in ("baseline", "this") if r % 2 == 0 else ("this", "baseline"):
                             node = nodes[name]
-                            bodies = _bodies(node.port, texts)
-                            runs[name].append(_measure(node, bodies, clients, args.seconds, args.warmup))
-                    ratio = paired_ratio(
-                        [m["requests_per_s"] for m in runs["this"]],
-                        [m["requests_per_s"] for m in runs["baseline"]],
-                    )
+                            result, cpu = measure_server(
+                                node, _bodies(node.port, texts), clients, args.seconds, args.warmup
+                            )
+                            if result.errors:
+                                raise SystemExit(f"{result.errors} requests failed: {result.statuses}")
+                            runs[name].append(summarise(result, shape, cpu))
+                    row = {name: median_of(runs[name]) for name in runs}
+                    ratio = paired(row, "this", "baseline", "requests_per_s")
                     per_round = ", ".join(
                         f"{t['requests_per_s'] / b['requests_per_s']:.2f}"
                         for t, b in zip(runs["this"], runs["baseline"], strict=True)
                     )
                     for name in ("baseline", "this"):
-                        median = {k: statistics.median(m[k] for m in runs[name]) for k in runs[name][0]}
+                        median = row[name]
                         rows.append(
                             [
                                 str(shape),
