@@ -23,7 +23,6 @@ install clears what a crash left in ``.tmp``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -46,7 +45,7 @@ from ..engine import ModelLoadError, backend_kind, create_backend
 from ..names import is_safe_name
 from ..utils.atomic_write import fsync_dir, fsync_tree, write_atomic
 from .errors import ArgosPackageError
-from .store import directory_size, store_errors
+from .store import directory_size, file_sha256, store_errors
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +357,7 @@ def _unpack(archive: Path, label: str, folder: Path) -> tuple[ArgosPackage, str]
     where = f"{label} ({top}/)"
     package = read_package(folder, where)
     check_model(folder, where, shown=top)
-    return package, _sha256(archive)
+    return package, file_sha256(archive)
 
 
 def _checked_members(
@@ -469,11 +468,3 @@ def download(url: str, target: Path, *, timeout: float, progress: Progress | Non
                         progress(done, total)
     except httpx.HTTPError as exc:
         raise fail(f"the download failed ({type(exc).__name__}: {exc})") from None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -40,7 +40,7 @@ from ..config import AdaptersSettings
 from ..engine import ModelLoadError, backend_kind, detect_backend
 from ..names import is_safe_name
 from .errors import HubDownloadError, NotInStoreError, UnsafePathError
-from .store import ModelStore, RepoRef, Snapshot, directory_size, is_commit, store_errors
+from .store import ModelStore, RepoRef, Snapshot, directory_size, file_sha256, is_commit, store_errors
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +344,7 @@ def verify(directory: Path, expected: dict[str, _Expected], model: HubModel) -> 
             raise HubDownloadError(f"{_what(model)}: {name} has {size} bytes, the Hub lists {want.size}")
         record: dict[str, Any] = {"size": size}
         if want.sha256:
-            actual = _sha256(path)
+            actual = file_sha256(path)
             if actual != want.sha256.lower():
                 raise HubDownloadError(
                     f"{_what(model)}: {name} is corrupt (sha256 {actual[:16]}..., the Hub lists "
@@ -375,14 +375,6 @@ def verify(directory: Path, expected: dict[str, _Expected], model: HubModel) -> 
             f"{_what(model)}: not a usable {kind.label} model: {exc.detail}",
         ) from None
     return records
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _git_sha1(path: Path) -> str:

@@ -19,6 +19,7 @@ hexadecimal characters. So nothing the Hub answers can lead outside the store.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -38,6 +39,12 @@ from .errors import ModelStoreError, UnsafePathError
 
 MANIFEST = ".udn-manifest.json"
 _COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's contents, in hex."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def is_commit(revision: str) -> bool:
