@@ -123,9 +123,13 @@ class TranslationSpec(LitSpec):
         deadline = now + self.request_timeout
         # The worker continues this request's trace.
         item = WorkItem(pair, texts, deadline, now, tracing.current_context(), alternatives)
+        metrics.QUEUED.inc()  # the worker takes it off when it admits the item
+        try:
+            pending = await self.exchange.send(item)
+        except BaseException:
+            metrics.QUEUED.dec()
+            raise
         metrics.IN_FLIGHT.inc()
-        metrics.QUEUED.inc()
-        pending = await self.exchange.send(item)
         disconnect = _watch_disconnect(request, pending.arrived)
         try:
             async with asyncio.timeout(deadline - now + _DEADLINE_GRACE):

@@ -34,7 +34,11 @@ class WorkExchange:
         spec = self._spec
         uid = next(self._uids)
         pending = PendingWork(spec, uid)
-        await spec.request_queue.put(spec.response_queue_id, Queued(spec.response_queue_id, uid, item))
+        try:
+            await spec.request_queue.put(spec.response_queue_id, Queued(spec.response_queue_id, uid, item))
+        except BaseException:
+            pending.close()
+            raise
         return pending
 
 
