@@ -26,7 +26,7 @@ from ...protocol.requests import (
     read_body,
     wants_msgpack,
 )
-from ...utils import tracing
+from ...utils import access_log, request_id, tracing
 from .. import metrics
 from ..ipc.exchange import WorkExchange
 from ..ipc.messages import WorkItem
@@ -78,6 +78,7 @@ class TranslationSpec(LitSpec):
         engine gives none.
         """
         req = await parse_translate(request, self.limits)
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(text) for text in req.texts))
         self._check_pair(req.pair)
         translations, alternatives = await self.submit(req.pair, req.texts, request, req.alternatives)
         answer: dict[str, Any] = {"translatedText": translations[0] if req.single else translations}
@@ -90,6 +91,7 @@ class TranslationSpec(LitSpec):
         body = await read_body(request, self.limits.max_body_bytes)
         dec = parse_decode(request, body, self.limits)
         req = dec.request
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(text) for text in req.texts))
         self._check_pair(req.pair)
         translations, _ = await self.submit(req.pair, req.texts, request)
         answer: dict[str, Any] = {
@@ -122,7 +124,9 @@ class TranslationSpec(LitSpec):
         now = time.monotonic()
         deadline = now + self.request_timeout
         # The worker continues this request's trace.
-        item = WorkItem(pair, texts, deadline, now, tracing.current_context(), alternatives)
+        item = WorkItem(
+            pair, texts, deadline, now, tracing.current_context(), alternatives, request_id.current() or ""
+        )
         metrics.QUEUED.inc()  # the worker takes it off when it admits the item
         try:
             pending = await self.exchange.send(item)
