@@ -44,6 +44,7 @@ def build_app(settings: Settings) -> FastAPI:
         finally:
             log.info("coordinator stopping: writing its state file")
             await coordinator.stop()
+            log.info("coordinator stopped")
 
     app = FastAPI(
         title="universal-decoder-node coordinator",
@@ -118,4 +119,3 @@ def run(settings: Settings) -> None:
         # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware.
         forwarded_allow_ips=list(settings.https.trusted_proxies),
     )
-    log.info("coordinator on http://%s:%d stopped", config.host, config.port)
