@@ -20,7 +20,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -546,12 +545,6 @@ class Settings(BaseSettings):
     coordinator: CoordinatorSettings = Field(default_factory=CoordinatorSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
-    # The YAML file these settings were read from (None: defaults and environment only).
-    _config_file: Path | None = PrivateAttr(None)
-
-    @property
-    def config_file(self) -> Path | None:
-        return self._config_file
 
     @classmethod
     def settings_customise_sources(
@@ -604,10 +597,17 @@ class _YamlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = _YamlSource.path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+        path = config_file_used(_YamlSource.path)
         if path is None:
             return {}
         return read_yaml(path)
+
+
+def config_file_used(config_file: str | Path | None = None) -> Path | None:
+    """The YAML file ``load_settings(config_file)`` reads: ``config_file``, else ``UDN_CONFIG``, else none."""
+    if config_file:
+        return Path(config_file)
+    return Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -634,11 +634,7 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     """
     _YamlSource.path = Path(config_file) if config_file else None
     try:
-        settings = Settings(**overrides)
-        settings._config_file = _YamlSource.path or (
-            Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
-        )
-        return settings
+        return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -83,10 +84,11 @@ def _is_heartbeat(method: str, path: str) -> bool:
     return method == "PUT" and path.startswith("/nodes/")
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, config_file: Path | None = None) -> None:
     """Serve the coordinator until stopped (SIGINT or SIGTERM: the state file is written on the way out).
 
     Raises SnapshotUntrusted, before serving anything, when the state file's signature fails.
+    ``config_file``, the file ``settings`` came from, is named in the start-up line.
     """
     config = settings.coordinator
     try:  # an untrusted state file stops the start here, with its message, not inside the server
@@ -104,7 +106,7 @@ def run(settings: Settings) -> None:
         __version__,
         config.host,
         config.port,
-        settings.config_file or "(none: defaults and environment)",
+        config_file or "(none: defaults and environment)",
         where,
         config.state_file,
         config.mirror_interval,

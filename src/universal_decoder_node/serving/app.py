@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+from pathlib import Path
 from typing import Any
 
 import litserve as ls
@@ -92,13 +93,14 @@ def build_server(settings: Settings) -> ls.LitServer:
     return server
 
 
-def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
+def run(settings: Settings, config_file: Path | None = None, **uvicorn_kwargs: Any) -> None:
     """Start the node and block until it is stopped (Ctrl+C or SIGTERM).
 
     ``registered`` turns SIGTERM into LitServe's graceful shutdown (LitServe stops its API
     servers, workers and queue manager only on KeyboardInterrupt) and, when a coordinator is
     configured, registers the node and deregisters it first. ``uvicorn_kwargs`` go to uvicorn
-    (for example ``ssl_certfile`` and ``ssl_keyfile``).
+    (for example ``ssl_certfile`` and ``ssl_keyfile``); ``config_file``, the file ``settings``
+    came from, is named in the start-up line.
     """
     configure_logging(settings)
     scheme = "https" if uvicorn_kwargs.get("ssl_certfile") else "http"
@@ -109,7 +111,7 @@ def run(settings: Settings, **uvicorn_kwargs: Any) -> None:
         "%d API server(s)",
         __version__,
         url,
-        settings.config_file or "(none: defaults and environment)",
+        config_file or "(none: defaults and environment)",
         ", ".join(sorted([*sources, *pivot_sources(settings, sources)])) or "(none)",
         settings.serving.workers,
         settings.serving.threads,
