@@ -9,6 +9,7 @@ failure cannot fail its batch.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import threading
@@ -86,7 +87,9 @@ class TranslationAPI(ls.LitAPI):
         had fails the worker, and with it the node's start, with the reason.
         """
         lifetime.die_with_parent()  # no worker outlives a main process that was killed
-        configure_logging(self.settings)  # a spawned process: nothing of the main's set-up is here
+        if multiprocessing.parent_process() is not None:
+            # A spawned worker has nothing of the main process's set-up; in-process use keeps the caller's.
+            configure_logging(self.settings)
         self.worker_id = os.environ.get("LITSERVE_WORKER_ID", "0")
         function_profiler.apply_settings(self.settings.profiling)
         MemoryManager.get_instance().configure(self.settings.memory)
