@@ -16,7 +16,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -455,6 +462,23 @@ class CoordinatorSettings(_Section):
         return value or None
 
 
+class LoggingSettings(_Section):
+    """What every process of a node or coordinator writes to stderr (``docs/operations.md``)."""
+
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Least severe lines written; debug adds the probe and scrape requests."
+    )
+    format: Literal["text", "json"] = Field(
+        "text", description="text: readable lines; json: one object a line."
+    )
+    access_log: bool = Field(True, description="One line per HTTP request (method, path, status, duration).")
+
+    @field_validator("level", "format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
 def _split_urls(value: Any) -> Any:
     """A comma-separated string of URLs (``--coordinator A,B``, an environment variable) as a list."""
     if isinstance(value, str):
@@ -520,6 +544,7 @@ class Settings(BaseSettings):
     adapters: AdaptersSettings = Field(default_factory=AdaptersSettings)
     coordinator: CoordinatorSettings = Field(default_factory=CoordinatorSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -572,10 +597,17 @@ class _YamlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = _YamlSource.path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+        path = config_file_used(_YamlSource.path)
         if path is None:
             return {}
         return read_yaml(path)
+
+
+def config_file_used(config_file: str | Path | None = None) -> Path | None:
+    """The YAML file ``load_settings(config_file)`` reads: ``config_file``, else ``UDN_CONFIG``, else none."""
+    if config_file:
+        return Path(config_file)
+    return Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -721,4 +753,9 @@ registration:              # `udn serve --coordinator URL1,URL2`
   coordinator_urls: []     # every coordinator to register with (heartbeats go to each one)
   node_id: null            # default hostname:port
   advertise_url: null      # default http://host:port
+
+logging:                   # every process of a node or coordinator, to stderr (docs/operations.md)
+  level: info              # debug also logs /health, /ready and /metrics requests
+  format: text             # or json: one JSON object a line (UDN_LOGGING__FORMAT=json)
+  access_log: true         # one line per request: method, path, status, ms, request id, pair, client
 """

@@ -19,6 +19,7 @@ from ..config import Settings
 from ..errors import AuthenticationRequired, EndpointDisabled
 from ..protocol.admin import bearer_token
 from ..protocol.requests import FORM_TYPES, Limits, media_type, parse_decode, parse_translate, read_body
+from ..utils import access_log
 from .client_key import take_api_key
 from .proxy import NodeAnswer
 from .records import NodeReport
@@ -34,6 +35,7 @@ def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings
     async def translate(request: Request) -> Response:
         """LibreTranslate's /translate, routed to a node serving the pair."""
         req = await parse_translate(request, limits)
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(t) for t in req.texts))
         body = await request.body()  # parse_translate has read and kept it
         keyed = await take_api_key(request, body, media_type(request) in FORM_TYPES)
         await coordinator.admit(keyed.key, sum(len(t) for t in req.texts))
@@ -47,6 +49,7 @@ def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings
         """The binary edge payload, routed to a node serving its pair and passed through."""
         body = await read_body(request, limits.max_body_bytes)
         req = parse_decode(request, body, limits).request
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(t) for t in req.texts))
         await coordinator.admit(bearer_token(request), sum(len(t) for t in req.texts))
         return _relayed(await coordinator.relay("/decode", req.pair, body, request.headers))
 

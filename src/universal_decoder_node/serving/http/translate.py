@@ -29,7 +29,7 @@ from ...protocol.requests import (
 )
 from ...text.markup import translate_html
 from ...text.protect import needs_protection, translate_protected
-from ...utils import tracing
+from ...utils import access_log, request_id, tracing
 from .. import metrics
 from ..ipc.exchange import WorkExchange
 from ..ipc.messages import WorkItem
@@ -81,6 +81,7 @@ class TranslationSpec(LitSpec):
         engine gives none.
         """
         req = await parse_translate(request, self.limits)
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(text) for text in req.texts))
         self._check_pair(req.pair)
         if req.format == "html" or needs_protection(req.texts, req.source):
             translations = await self._translate_around(req, request)
@@ -97,6 +98,7 @@ class TranslationSpec(LitSpec):
         body = await read_body(request, self.limits.max_body_bytes)
         dec = parse_decode(request, body, self.limits)
         req = dec.request
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(text) for text in req.texts))
         self._check_pair(req.pair)
         translations, _ = await self.submit(req.pair, req.texts, request)
         answer: dict[str, Any] = {
@@ -113,12 +115,14 @@ class TranslationSpec(LitSpec):
     async def _translate_around(self, req: TranslateRequest, request: Request) -> list[str]:
         """Translate HTML, or text with protected spans (``text``): only their text reaches the engine.
 
-        The limits were checked on what the client sent; the work items here carry parts of it.
-        Their alternatives are not asked for: they would not have the protected spans back.
+        The limits were checked on what the client sent; the work items here carry parts of it,
+        all under the request's one deadline. Their alternatives are not asked for: they would
+        not have the protected spans back.
         """
+        deadline = time.monotonic() + self.request_timeout
 
         async def translate(texts: list[str]) -> list[str]:
-            return (await self.submit(req.pair, texts, request))[0]
+            return (await self.submit(req.pair, texts, request, deadline=deadline))[0]
 
         if req.format == "html":
             return list(await asyncio.gather(*(translate_html(t, translate, req.source) for t in req.texts)))
@@ -129,7 +133,13 @@ class TranslationSpec(LitSpec):
             raise UnsupportedPairError(pair, sorted(self.pairs))
 
     async def submit(
-        self, pair: str, texts: list[str], request: Request, alternatives: int = 0
+        self,
+        pair: str,
+        texts: list[str],
+        request: Request,
+        alternatives: int = 0,
+        *,
+        deadline: float | None = None,
     ) -> tuple[list[str], list[list[str]]]:
         """Queue one work item and wait: its translations and each text's alternatives; raises its error.
 
@@ -138,12 +148,16 @@ class TranslationSpec(LitSpec):
 
         A pair that is still loading keeps the item waiting in the worker, until its
         deadline at most. If the client disconnects first, or the deadline passes, the
-        workers are told to drop what is left of the item.
+        workers are told to drop what is left of the item. ``deadline`` (``time.monotonic()``):
+        the request's, when it sends several items; else ``request_timeout`` from now.
         """
         now = time.monotonic()
-        deadline = now + self.request_timeout
+        if deadline is None:
+            deadline = now + self.request_timeout
         # The worker continues this request's trace.
-        item = WorkItem(pair, texts, deadline, now, tracing.current_context(), alternatives)
+        item = WorkItem(
+            pair, texts, deadline, now, tracing.current_context(), alternatives, request_id.current() or ""
+        )
         metrics.QUEUED.inc()  # the worker takes it off when it admits the item
         try:
             pending = await self.exchange.send(item)
