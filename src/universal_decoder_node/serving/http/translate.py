@@ -17,9 +17,13 @@ from litserve.specs.base import LitSpec
 
 from ...config import Settings
 from ...engine import DeadlinePassed, JobCancelled, UnsupportedPairError
+from ...language_codes import serving_pair
 from ...models import pair_sources, pivot_sources
+from ...protocol.detection import Detection, plan_auto
 from ...protocol.requests import (
+    AUTO,
     Limits,
+    TranslateRequest,
     encode_msgpack,
     parse_decode,
     parse_translate,
@@ -78,20 +82,40 @@ class TranslationSpec(LitSpec):
         engine gives none.
         """
         req = await parse_translate(request, self.limits)
-        self._check_pair(req.pair)
-        translations, alternatives = await self.submit(req.pair, req.texts, request, req.alternatives)
+        detected: list[Detection] | None = None
+        if req.source == AUTO:
+            translations, alternatives, detected = await self._translate_detected(req, request)
+        else:
+            pair = self._served_pair(req.source, req.target)
+            translations, alternatives = await self.submit(pair, req.texts, request, req.alternatives)
         answer: dict[str, Any] = {"translatedText": translations[0] if req.single else translations}
         if req.alternatives > 0:
             answer["alternatives"] = alternatives[0] if req.single else alternatives
+        if detected is not None:
+            found = [d.as_json() for d in detected]
+            answer["detectedLanguage"] = found[0] if req.single else found
         return JSONResponse(answer)
+
+    async def _translate_detected(
+        self, req: TranslateRequest, request: Request
+    ) -> tuple[list[str], list[list[str]], list[Detection]]:
+        """``source: "auto"``: each text from the language detected in it; any in the target kept as is."""
+        plan = plan_auto(req.texts, req.target, self.pairs)
+        translations = list(req.texts)
+        alternatives: list[list[str]] = [[] for _ in req.texts]
+        # One group after another: mixed lists are rare, and each item watches the one connection.
+        for pair, indices in plan.groups.items():
+            done, others = await self.submit(pair, [req.texts[i] for i in indices], request, req.alternatives)
+            for i, text, more in zip(indices, done, others, strict=True):
+                translations[i], alternatives[i] = text, more
+        return translations, alternatives, plan.detections
 
     async def decode(self, request: Request) -> Response:
         """The binary edge payload: an LZ4 frame of a MessagePack map."""
         body = await read_body(request, self.limits.max_body_bytes)
         dec = parse_decode(request, body, self.limits)
         req = dec.request
-        self._check_pair(req.pair)
-        translations, _ = await self.submit(req.pair, req.texts, request)
+        translations, _ = await self.submit(self._served_pair(req.source, req.target), req.texts, request)
         answer: dict[str, Any] = {
             "translation": translations[0],
             "source_language": req.source,
@@ -103,9 +127,12 @@ class TranslationSpec(LitSpec):
             return Response(encode_msgpack(answer), media_type="application/msgpack")
         return JSONResponse(answer)
 
-    def _check_pair(self, pair: str) -> None:
-        if pair not in self.pairs:
-            raise UnsupportedPairError(pair, sorted(self.pairs))
+    def _served_pair(self, source: str, target: str) -> str:
+        """The served pair for ``source`` and ``target`` (regional tags, LibreTranslate's aliases)."""
+        pair = serving_pair(source, target, self.pairs)
+        if pair is None:
+            raise UnsupportedPairError(f"{source}-{target}", sorted(self.pairs))
+        return pair
 
     async def submit(
         self, pair: str, texts: list[str], request: Request, alternatives: int = 0
