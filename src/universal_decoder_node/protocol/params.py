@@ -54,7 +54,7 @@ async def read_params(request: Request, body: bytes) -> Params:
             form = await request.form()
         except Exception as exc:  # python-multipart raises several types for broken bodies
             raise MalformedRequest(f"form body could not be parsed: {exc}") from None
-        # Text fields only: a file part is no parameter of these endpoints (``/translate_file`` reads its own).
+        # Text fields only: a file is no parameter of these endpoints (``/translate_file`` reads its own).
         fields = {key: value for key in form if isinstance(value := form.get(key), str)}
         return Params({**query, **fields}, "form", body)
     if kind == "application/json" or (kind == "" and body[:1] in (b"{", b"[")):
