@@ -55,7 +55,8 @@ def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings
         body = await read_body(request, limits.max_body_bytes)
         req = parse_decode(request, body, limits).request
         await coordinator.admit(bearer_token(request), sum(len(t) for t in req.texts))
-        return _relayed(await coordinator.relay("/decode", req.pair, body, request.headers))
+        pair = serving_pair(req.source, req.target, coordinator.live_pairs()) or req.pair
+        return _relayed(await coordinator.relay("/decode", pair, body, request.headers))
 
     @app.get("/languages")
     async def languages() -> list[dict[str, Any]]:
