@@ -92,6 +92,9 @@ def test_no_node_at_all(coordinator: CoordinatorProcess) -> None:
     assert response.json()["error"] == "no decoder node is registered and ready"
     assert response.headers["Retry-After"] == "1"
     assert httpx.get(coordinator.url + "/languages", timeout=5).json() == []
+    detecting = httpx.post(coordinator.url + "/translate", json={**TEXT, "source": "auto"}, timeout=30)
+    assert detecting.status_code == 503  # the nodes are away, not the language
+    assert detecting.json()["error"] == "no decoder node is registered and ready"
 
 
 def test_the_api_key_never_reaches_a_node(coordinator: CoordinatorProcess) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from ..errors import UpstreamFailed
+from ..errors import NoNodeAvailable, UpstreamFailed
 from ..protocol.detection import plan_auto
 from ..protocol.requests import TranslateRequest
 from .client_key import JSON, encode_json
@@ -30,6 +30,11 @@ async def relay_detected(
     ``fields`` are the client's parameters, less its credentials; each group is sent with its own
     ``q`` (a list) and its detected ``source``.
     """
+    if not any(node.ready for node in coordinator.registry.live_nodes()):
+        # As for any other request: the nodes are away (503), not the language (400).
+        raise NoNodeAvailable(
+            "no decoder node is registered and ready", coordinator.config.heartbeat_interval
+        )
     plan = plan_auto(req.texts, req.target, coordinator.live_pairs())
     sent = {**headers, "content-type": JSON}
     groups = list(plan.groups.items())

@@ -1,4 +1,4 @@
-"""Parsing and validation of client requests: LibreTranslate's JSON/form body and the edge payload.
+"""Parsing and validation of client requests: LibreTranslate's parameters (``params``) and the edge payload.
 
 Everything here runs in the API process, before a request reaches the inference queue, so
 bad input is refused early with a named error (``universal_decoder_node.errors``) and never
