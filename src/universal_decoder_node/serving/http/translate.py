@@ -87,7 +87,7 @@ class TranslationSpec(LitSpec):
             translations, alternatives, detected = await self._translate_detected(req, request)
         else:
             pair = self._served_pair(req.source, req.target)
-            translations, alternatives = await self.submit(pair, req.texts, request, req.alternatives)
+            translations, alternatives = await self._translate_pair(pair, req.texts, req, request)
         answer: dict[str, Any] = {"translatedText": translations[0] if req.single else translations}
         if req.alternatives > 0:
             answer["alternatives"] = alternatives[0] if req.single else alternatives
@@ -105,7 +105,7 @@ class TranslationSpec(LitSpec):
         alternatives: list[list[str]] = [[] for _ in req.texts]
         # One group after another: mixed lists are rare, and each item watches the one connection.
         for pair, indices in plan.groups.items():
-            done, others = await self.submit(pair, [req.texts[i] for i in indices], request, req.alternatives)
+            done, others = await self._translate_pair(pair, [req.texts[i] for i in indices], req, request)
             for i, text, more in zip(indices, done, others, strict=True):
                 translations[i], alternatives[i] = text, more
         return translations, alternatives, plan.detections
@@ -126,6 +126,16 @@ class TranslationSpec(LitSpec):
         if wants_msgpack(request):
             return Response(encode_msgpack(answer), media_type="application/msgpack")
         return JSONResponse(answer)
+
+    async def _translate_pair(
+        self, pair: str, texts: list[str], req: TranslateRequest, request: Request
+    ) -> tuple[list[str], list[list[str]]]:
+        """``texts`` translated with the served ``pair``, as ``req`` asks, and each one's alternatives.
+
+        The one step between a parsed ``/translate`` and ``submit``, for a named source and for
+        each detected group alike.
+        """
+        return await self.submit(pair, texts, request, req.alternatives)
 
     def _served_pair(self, source: str, target: str) -> str:
         """The served pair for ``source`` and ``target`` (regional tags, LibreTranslate's aliases)."""
