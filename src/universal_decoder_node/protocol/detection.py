@@ -83,9 +83,8 @@ def _model() -> LangDetector:
     global _detector
     with _lock:
         if _detector is None:
-            config = LangDetectConfig(
-                custom_model_path=str(LITE_MODEL), model="lite", max_input_length=_MAX_INPUT_CHARS
-            )
+            # Texts are cut here (``detect``): the library's own cut logs a line per text.
+            config = LangDetectConfig(custom_model_path=str(LITE_MODEL), model="lite", max_input_length=None)
             _detector = LangDetector(config)
         return _detector
 
@@ -101,7 +100,7 @@ def detect(text: str, languages: Iterable[str], limit: int = 3) -> list[Detectio
     if not served:
         return []
     scores: dict[str, float] = {}
-    for guess in _model().detect(text, model="lite", k=_ALL_LABELS):
+    for guess in _model().detect(text[:_MAX_INPUT_CHARS], model="lite", k=_ALL_LABELS):
         code = serving_code(str(guess["lang"]).lower(), served)
         if code is not None and code not in scores:
             scores[code] = float(guess["score"])
