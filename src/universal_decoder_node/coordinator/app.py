@@ -24,6 +24,7 @@ from ..utils.request_metrics import RequestMetricsMiddleware
 from . import metrics
 from .admin import add_admin_routes
 from .api import add_client_routes, add_node_routes
+from .libretranslate import add_libretranslate_routes
 from .overview import add_operator_routes
 from .request_metrics import endpoint_label
 from .service import Coordinator
@@ -66,6 +67,7 @@ def build_app(settings: Settings) -> FastAPI:
     add_node_routes(app, coordinator)
     add_admin_routes(app, coordinator, settings.admin.token)
     add_operator_routes(app, coordinator)
+    add_libretranslate_routes(app, coordinator, settings)
     https = settings.https
     add_https_middleware(
         app,

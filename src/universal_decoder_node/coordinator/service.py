@@ -119,6 +119,13 @@ class Coordinator:
             metrics.NO_NODE.inc()
             raise
 
+    def live_pairs(self) -> set[str]:
+        """Every pair a live node serves."""
+        pairs: set[str] = set()
+        for node in self.registry.live_nodes():
+            pairs.update(node.pairs_available, node.pairs_loaded)
+        return pairs
+
     def languages(self) -> list[dict[str, Any]]:
         """LibreTranslate's /languages, over every pair a live node serves."""
         pairs: set[str] = set()

@@ -22,6 +22,7 @@ from ..utils.logs import configure_logging, uvicorn_log_options
 from ..utils.memory_manager import MemoryManager
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import lifetime, metrics
+from .http.libretranslate import add_libretranslate_routes
 from .http.model_admin import add_model_admin_routes
 from .http.node_routes import add_node_routes
 from .http.operations import NodeOperations, add_operations_routes
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 LITSERVE_INFO_PATH = "/_litserve/info"
 COUNTED_ENDPOINTS = frozenset(
-    {"/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics"}
+    {"/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics", "/detect"}
 )
 
 
@@ -74,6 +75,7 @@ def build_server(settings: Settings) -> ls.LitServer:
     add_node_routes(server.app, server, settings, status_extras=ops.status_extras)
     add_model_admin_routes(server.app, settings, control)
     add_operations_routes(server.app, ops, settings)
+    add_libretranslate_routes(server.app, settings)
     server.app.router.lifespan_context = ops.lifespan(server.app.router.lifespan_context)
     # LitServe's description of the server (devices, workers, timeouts) is for operators.
     guard_route(server.app, LITSERVE_INFO_PATH, settings.admin.token)
