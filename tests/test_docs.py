@@ -49,7 +49,7 @@ def _relative_links(path: Path) -> list[str]:
 
 def test_readme_is_short() -> None:
     size = len(README.read_bytes())
-    assert size < README_LIMIT, f"README.md is {size} bytes; keep it under {README_LIMIT} and move detail to docs/"
+    assert size < README_LIMIT, f"README.md is {size} bytes; keep it under {README_LIMIT}, detail in docs/"
 
 
 @pytest.mark.parametrize("page", [README, *DOCS], ids=lambda p: p.relative_to(ROOT).as_posix())
