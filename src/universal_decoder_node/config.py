@@ -30,6 +30,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings.exceptions import SettingsError
 
 from .language_codes import Convention
 from .names import check_pair_name, parse_repo
@@ -655,6 +656,12 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:  # an environment value that is not the JSON a list or mapping needs
+        cause = f": {exc.__cause__}" if exc.__cause__ is not None else ""
+        raise ConfigError(
+            f"invalid configuration: {exc}{cause}; a list or mapping in the environment is JSON, "
+            'for example UDN_HTTPS__ALLOWED_HOSTS=\'["a.example"]\''
+        ) from None
     finally:
         _YamlSource.path = None
 
@@ -750,7 +757,7 @@ adapters:                  # language pairs from the Hugging Face Hub
   memory_budget_mb: null   # most model memory per worker, in MiB
   download_timeout: 600    # seconds to wait for another process downloading the same repository
 
-coordinator:               # `udn coordinator`; see the README's Coordinator section
+coordinator:               # `udn coordinator`; see docs/coordinator.md
   host: 127.0.0.1
   port: 5100
   redis_url: null          # or REDIS_URL; unset runs on the state file alone
