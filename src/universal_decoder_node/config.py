@@ -609,6 +609,23 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         _YamlSource.path = None
 
 
+LOCAL_CONFIG = Path("udn.yaml")
+
+
+def config_file(flag: str | Path | None) -> tuple[Path | None, str]:
+    """The configuration file a command uses, and where that choice came from.
+
+    ``--config`` first, then ``UDN_CONFIG``, then ``./udn.yaml`` when it exists; else none.
+    """
+    if flag:
+        return Path(flag), "--config"
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV]), CONFIG_ENV
+    if LOCAL_CONFIG.is_file():
+        return LOCAL_CONFIG, "the current folder"
+    return None, "none"
+
+
 def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
