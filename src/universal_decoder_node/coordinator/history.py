@@ -82,6 +82,7 @@ class TrafficHistory:
             out[node_id] = [_point(by_start.get(s), s) for s in starts]
         overall = out.pop(OVERALL, [_point(None, s) for s in starts])
         return {
+            "now": round(self.clock(), 3),  # the last bucket covers only up to now
             "bucket_seconds": BUCKET_SECONDS,
             "span_seconds": SPAN_SECONDS,
             "overall": overall,
