@@ -660,10 +660,27 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         cause = f": {exc.__cause__}" if exc.__cause__ is not None else ""
         raise ConfigError(
             f"invalid configuration: {exc}{cause}; a list or mapping in the environment is JSON, "
-            'for example UDN_HTTPS__ALLOWED_HOSTS=\'["a.example"]\''
+            "for example UDN_HTTPS__ALLOWED_HOSTS='[\"a.example\"]'"
         ) from None
     finally:
         _YamlSource.path = None
+
+
+LOCAL_CONFIG = Path("udn.yaml")
+
+
+def config_file(flag: str | Path | None) -> tuple[Path | None, str]:
+    """The configuration file a command uses, and where that choice came from.
+
+    ``--config`` first, then ``UDN_CONFIG``, then ``./udn.yaml`` when it exists; else none.
+    """
+    if flag:
+        return Path(flag), "--config"
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV]), CONFIG_ENV
+    if LOCAL_CONFIG.is_file():
+        return LOCAL_CONFIG, "the current folder"
+    return None, "none"
 
 
 def _describe(exc: ValidationError) -> str:

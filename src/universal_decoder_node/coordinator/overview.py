@@ -1,4 +1,5 @@
-"""The operator's view: liveness, readiness, status, Prometheus metrics and the dashboard at ``/``."""
+"""The operator's view: liveness, readiness, status, traffic history, Prometheus metrics and the
+dashboard at ``/dashboard`` (``/`` redirects there)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from importlib.resources import files
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from . import metrics
 from .service import Coordinator
@@ -39,7 +40,16 @@ def add_operator_routes(app: FastAPI, coordinator: Coordinator) -> None:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
-    @app.get("/", response_class=HTMLResponse)
-    async def index() -> HTMLResponse:
-        """The dashboard: a static page that polls /status."""
+    @app.get("/history")
+    async def history() -> dict[str, Any]:
+        """The last 15 minutes of traffic through this coordinator, overall and per node."""
+        return coordinator.history.series()
+
+    @app.get("/dashboard", response_class=HTMLResponse)
+    async def dashboard_page() -> HTMLResponse:
+        """The dashboard: a static page that polls /status and /history."""
         return HTMLResponse(dashboard, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/dashboard", status_code=307)
