@@ -17,6 +17,7 @@ from ..utils.https_middleware import add_https_middleware
 from ..utils.memory_manager import MemoryManager
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import lifetime, metrics
+from .http.files import FileRoutes
 from .http.model_admin import add_model_admin_routes
 from .http.node_routes import add_node_routes
 from .http.operations import NodeOperations, add_operations_routes
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 LITSERVE_INFO_PATH = "/_litserve/info"
 COUNTED_ENDPOINTS = frozenset(
-    {"/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics"}
+    {"/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics", "/translate_file"}
 )
 
 
@@ -69,6 +70,9 @@ def build_server(settings: Settings) -> ls.LitServer:
     add_model_admin_routes(server.app, settings, control)
     add_operations_routes(server.app, ops, settings)
     server.app.router.lifespan_context = ops.lifespan(server.app.router.lifespan_context)
+    files = FileRoutes(settings, spec)
+    files.add_routes(server.app)
+    server.app.router.lifespan_context = files.lifespan(server.app.router.lifespan_context)
     # LitServe's description of the server (devices, workers, timeouts) is for operators.
     guard_route(server.app, LITSERVE_INFO_PATH, settings.admin.token)
     https = settings.https

@@ -104,11 +104,20 @@ class TranslationSpec(LitSpec):
         return JSONResponse(answer)
 
     def _check_pair(self, pair: str) -> None:
+        self.check_pair(pair)
+
+    def check_pair(self, pair: str) -> None:
+        """Raises UnsupportedPairError, listing the pairs served, for a pair this node does not serve."""
         if pair not in self.pairs:
             raise UnsupportedPairError(pair, sorted(self.pairs))
 
     async def submit(
-        self, pair: str, texts: list[str], request: Request, alternatives: int = 0
+        self,
+        pair: str,
+        texts: list[str],
+        request: Request,
+        alternatives: int = 0,
+        deadline: float | None = None,
     ) -> tuple[list[str], list[list[str]]]:
         """Queue one work item and wait: its translations and each text's alternatives; raises its error.
 
@@ -117,10 +126,12 @@ class TranslationSpec(LitSpec):
 
         A pair that is still loading keeps the item waiting in the worker, until its
         deadline at most. If the client disconnects first, or the deadline passes, the
-        workers are told to drop what is left of the item.
+        workers are told to drop what is left of the item. ``deadline`` (``time.monotonic``'s
+        clock): the request's, when it sends several items; by default ``request_timeout`` from now.
         """
         now = time.monotonic()
-        deadline = now + self.request_timeout
+        if deadline is None:
+            deadline = now + self.request_timeout
         # The worker continues this request's trace.
         item = WorkItem(pair, texts, deadline, now, tracing.current_context(), alternatives)
         metrics.QUEUED.inc()  # the worker takes it off when it admits the item
