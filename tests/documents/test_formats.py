@@ -179,7 +179,9 @@ def _zip_of(name: str, content: bytes) -> bytes:
         (".srt", b"1\nthis is not a timing\nHello\n", "not valid SubRip"),
     ],
 )
-def test_a_file_that_is_not_what_its_extension_says_is_refused(extension: str, data: bytes, message: str) -> None:
+def test_a_file_that_is_not_what_its_extension_says_is_refused(
+    extension: str, data: bytes, message: str
+) -> None:
     with pytest.raises(CorruptDocument, match=message):
         run(extension, data)
 
