@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import docx
+import httpx
 import lxml.html
 import pptx
 import srt
@@ -21,6 +22,7 @@ from odf.style import Style, TextProperties
 from odf.text import H, P, Span
 from pptx.util import Inches
 
+from tests.support.clients import TIMEOUT
 from tests.support.texts import BEACH_EN
 
 CAT = "The cat sleeps on the sofa."
@@ -189,3 +191,27 @@ def read_epub(data: bytes) -> dict[str, Any]:
             "pre": root.findtext(".//pre"),
         }
     return {"title": book.title, "toc": [link.title for link in book.toc], "chapters": chapters}
+
+
+def translate_file(
+    url: str,
+    name: str,
+    data: bytes,
+    source: str | None = "en",
+    target: str | None = "pt",
+    **fields: str,
+) -> httpx.Response:
+    """``POST {url}/translate_file`` as LibreTranslate's clients send it: a multipart form."""
+    form = {k: v for k, v in {"source": source, "target": target, **fields}.items() if v is not None}
+    return httpx.post(url + "/translate_file", data=form, files={"file": (name, data)}, timeout=TIMEOUT)
+
+
+def translated(url: str, name: str, data: bytes, **fields: str) -> tuple[str, bytes]:
+    """Translate a file from English to Portuguese and download it: its download URL and its bytes."""
+    response = translate_file(url, name, data, **fields)
+    assert response.status_code == 200, response.text
+    assert set(response.json()) == {"translatedFileUrl"}
+    link = response.json()["translatedFileUrl"]
+    download = httpx.get(link, timeout=TIMEOUT)
+    assert download.status_code == 200, download.text
+    return link, download.content

@@ -13,13 +13,13 @@ import httpx
 
 from .. import __version__
 from ..config import Settings
-from ..errors import LimitReached, NoNodeAvailable, RequestExceedsLimit
+from ..errors import LimitReached, NodeUnreachable, NoNodeAvailable, RequestExceedsLimit, UpstreamTimeout
 from ..protocol.languages import language_list
 from . import metrics
 from .keys import KeyRejected, KeyService
 from .limits import RateLimiter
 from .proxy import Forwarder, NodeAnswer
-from .records import KeyRecord
+from .records import KeyRecord, NodeRecord
 from .registry import NodeRegistry
 from .routing import Router
 from .state import StateStore
@@ -118,6 +118,16 @@ class Coordinator:
         except NoNodeAvailable:
             metrics.NO_NODE.inc()
             raise
+
+    async def fetch(self, node: NodeRecord, path: str) -> httpx.Response:
+        """``GET path`` from ``node``, its answer whatever its status; raises NodeUnreachable or
+        UpstreamTimeout when the node does not answer."""
+        try:
+            return await self.forwarder.client.get(node.url.rstrip("/") + path)
+        except httpx.TimeoutException:
+            raise UpstreamTimeout(f"node {node.id} did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise NodeUnreachable(f"node {node.id} could not be reached ({type(exc).__name__})") from None
 
     def languages(self) -> list[dict[str, Any]]:
         """LibreTranslate's /languages, over every pair a live node serves."""
