@@ -37,6 +37,7 @@ from tests.support.documents import (
 )
 from tests.support.texts import BEACH_EN
 from universal_decoder_node.documents import CorruptDocument, format_for
+from universal_decoder_node.documents.base import check_archive
 
 
 class Shout:
@@ -82,6 +83,10 @@ def test_markdown_keeps_its_syntax_and_leaves_code_alone() -> None:
     assert f"[{BEACH_EN.upper()}]({LINK})" in text
     assert f"`{CODE}`" in text
     assert f"```\n{CODE}\n```" in text
+    table = [line for line in text.split("\n") if line.startswith("|")]
+    assert len(table) == 3 and set(table[1]) == {"|", "-", " "}
+    assert [cell.strip() for cell in table[0].strip("|").split("|")] == [MORNING.upper(), "42"]
+    assert [cell.strip() for cell in table[2].strip("|").split("|")] == [BOOKS.upper(), f"<{LINK}>"]
     assert CODE not in shout.texts and LINK not in " ".join(shout.texts)
 
 
@@ -160,7 +165,7 @@ def test_each_text_is_translated_once_in_one_call(build: Callable[[], bytes]) ->
 
 def _zip_of(name: str, content: bytes) -> bytes:
     out = BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(name, content)
     return out.getvalue()
 
@@ -168,11 +173,12 @@ def _zip_of(name: str, content: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("extension", "data", "message"),
     [
-        (".docx", b"this is not a zip file", "cannot be read as a Word document"),
-        (".docx", docx_sample()[:500], "cannot be read as a Word document"),
+        (".docx", b"this is not a zip file", "the .docx file is not a valid zip archive"),
+        (".docx", docx_sample()[:500], "the .docx file is not a valid zip archive"),
         (".docx", pptx_sample(), "cannot be read as a Word document"),
         (".pptx", _zip_of("hello.txt", b"hi"), "cannot be read as a presentation"),
-        (".odt", b"\x00\x01garbage", "cannot be read as an OpenDocument text"),
+        (".odt", b"\x00\x01garbage", "the .odt file is not a valid zip archive"),
+        (".odt", _zip_of("content.xml", b"<not-odf/>"), "cannot be read as an OpenDocument text"),
         (".epub", _zip_of("mimetype", b"application/epub+zip"), "cannot be read as an e-book"),
         (".txt", "Olá".encode("latin-1"), "not UTF-8 text"),
         (".txt", b"MZ\x00\x00binary", "NUL characters"),
@@ -189,3 +195,11 @@ def test_a_file_that_is_not_what_its_extension_says_is_refused(
 def test_utf16_text_with_its_byte_order_mark_is_read() -> None:
     out, _ = run(".txt", "\ufeffGood morning.\n".encode("utf-16-le"))
     assert out.decode() == "GOOD MORNING.\n"
+
+
+def test_a_zip_that_unpacks_to_more_than_the_limit_is_refused_before_it_is_read() -> None:
+    bomb = _zip_of("word/document.xml", b"0" * 10_000)
+    assert len(bomb) < 1000
+    with pytest.raises(CorruptDocument, match="unpacks to 10000 bytes, more than the 5000"):
+        check_archive(bomb, ".docx", limit=5000)
+    check_archive(bomb, ".docx", limit=10_000)

@@ -73,6 +73,12 @@ def check_md(data: bytes) -> None:
     assert f"]({LINK})" in link_line and portuguese(link_line, BEACH_EN)
     assert f"`{CODE}`" in link_line
     assert f"```\n{CODE}\n```" in data.decode()
+    table = [line for line in lines if line.startswith("|")]
+    assert len(table) == 3 and set(table[1]) == {"|", "-", " "}
+    morning, number = (cell.strip() for cell in table[0].strip("|").split("|"))
+    books, link = (cell.strip() for cell in table[2].strip("|").split("|"))
+    assert portuguese(morning, MORNING) and number == "42"
+    assert portuguese(books, BOOKS) and link == f"<{LINK}>"
 
 
 def check_html(data: bytes) -> None:
@@ -177,6 +183,11 @@ BAD: dict[str, tuple[dict[str, Any], int, str]] = {
     "no extension": ({"name": "README", "data": b"Hello."}, 400, "files without an extension"),
     "corrupt docx": (
         {"name": "a.docx", "data": b"PK\x03\x04 broken"},
+        400,
+        "the .docx file is not a valid zip archive",
+    ),
+    "a presentation named .docx": (
+        {"name": "a.docx", "data": pptx_sample()},
         400,
         "cannot be read as a Word document",
     ),

@@ -52,7 +52,8 @@ def read_srt(data: bytes) -> list[tuple[int, timedelta, timedelta, str]]:
 
 def md_sample() -> bytes:
     return (
-        f"# {CAT}\n\n- {BOOKS}\n- {MORNING}\n\nSee [{BEACH_EN}]({LINK}) and `{CODE}`\n\n```\n{CODE}\n```\n"
+        f"# {CAT}\n\n- {BOOKS}\n- {MORNING}\n\nSee [{BEACH_EN}]({LINK}) and `{CODE}`\n\n```\n{CODE}\n```\n\n"
+        f"| {MORNING} | 42 |\n| --- | --- |\n| {BOOKS} | <{LINK}> |\n"
     ).encode()
 
 

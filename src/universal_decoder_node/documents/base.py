@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import codecs
+import io
+import zipfile
 from abc import ABC, abstractmethod
 
 from ..errors import CorruptDocument
 from ..text import TranslateTexts
+
+# What the parts of one zip-based document (.docx, .pptx, .odt, .epub) may unpack to, in all: a
+# small file that unpacks to gigabytes (a zip bomb) is refused before any library reads it.
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 
 
 class DocumentFormat(ABC):
@@ -64,3 +70,20 @@ def decode_text(data: bytes, kind: str) -> str:
     if "\x00" in text:
         raise CorruptDocument(f"the {kind} file contains NUL characters: it is not a text file")
     return text
+
+
+def check_archive(data: bytes, kind: str, limit: int = MAX_UNPACKED_BYTES) -> None:
+    """Refuse (CorruptDocument) a zip-based document that is not a zip or unpacks to more than ``limit``.
+
+    The sizes checked are those the archive declares; Python's zipfile never unpacks more than that.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise CorruptDocument(f"the {kind} file is not a valid zip archive ({exc})") from None
+    if unpacked > limit:
+        raise CorruptDocument(
+            f"the {kind} file unpacks to {unpacked} bytes, more than the {limit} a document may; "
+            "refused as it could be a zip bomb"
+        )

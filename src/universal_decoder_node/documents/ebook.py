@@ -17,7 +17,7 @@ from lxml import etree
 
 from ..errors import CorruptDocument
 from ..text import TranslateTexts
-from .base import DocumentFormat, translate_units
+from .base import DocumentFormat, check_archive, translate_units
 from .markup_interim import text_slots
 
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -28,6 +28,7 @@ class Ebook(DocumentFormat):
     media_type = "application/epub+zip"
 
     async def translate(self, data: bytes, translate: TranslateTexts) -> bytes:
+        check_archive(data, ".epub")
         try:
             with warnings.catch_warnings():  # EbookLib warns about its own future defaults
                 warnings.simplefilter("ignore")

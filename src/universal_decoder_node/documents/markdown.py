@@ -1,4 +1,4 @@
-"""Markdown (``.md``): parsed by markdown-it-py (CommonMark), written back by mdformat.
+"""Markdown (``.md``): parsed by markdown-it-py (GitHub-flavoured), written back by mdformat.
 
 Only text is translated: headings, lists, quotes, emphasis, links and their targets, code spans
 and blocks, and raw HTML keep their syntax. A sentence broken by inline markup ("a **bold**
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import mdformat.plugins
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdformat.renderer import MDRenderer
@@ -30,6 +31,10 @@ class Markdown(DocumentFormat):
         parser = MarkdownIt("commonmark")
         # Ordered lists keep their numbers (1. 2. 3.) instead of mdformat's "1." for every item.
         parser.options["mdformat"] = {"number": True}
+        # GitHub's extensions (mdformat-gfm): tables, strikethrough, task lists, bare links.
+        gfm = mdformat.plugins.PARSER_EXTENSIONS["gfm"]
+        parser.options["parser_extension"] = [gfm]
+        gfm.update_mdit(parser)
         env: dict[str, Any] = {}
         tokens = parser.parse(decode_text(data, "Markdown"), env)
         runs = [run for token in tokens if token.type == "inline" for run in _runs(token.children or [])]
@@ -43,13 +48,21 @@ class Markdown(DocumentFormat):
 
 
 def _runs(children: list[Token]) -> list[list[Token]]:
-    """The children of one inline token, cut into runs of plain text and line breaks within it."""
+    """The children of one inline token, cut into runs of plain text and line breaks within it.
+
+    The text of a bare link (``<https://...>``, or a URL alone) is its address: left as it is.
+    """
     runs: list[list[Token]] = []
     current: list[Token] = []
+    in_autolink = False
     for child in children:
-        if child.type in _RUN:
+        if child.type in _RUN and not in_autolink:
             current.append(child)
             continue
+        if child.type == "gfm_autolink_open" or (child.type == "link_open" and child.markup == "autolink"):
+            in_autolink = True
+        elif child.type in ("gfm_autolink_close", "link_close"):
+            in_autolink = False
         if current:
             runs.append(current)
         current = []

@@ -17,7 +17,7 @@ from odf.opendocument import load
 
 from ..errors import CorruptDocument
 from ..text import TranslateTexts
-from .base import DocumentFormat, translate_units
+from .base import DocumentFormat, check_archive, translate_units
 
 _PARAGRAPHS = frozenset({(TEXTNS, "p"), (TEXTNS, "h")})
 # Text inside these is not the document's prose: notes' citation marks, tracked deletions.
@@ -29,6 +29,7 @@ class OpenDocumentText(DocumentFormat):
     media_type = "application/vnd.oasis.opendocument.text"
 
     async def translate(self, data: bytes, translate: TranslateTexts) -> bytes:
+        check_archive(data, ".odt")
         try:
             document = load(io.BytesIO(data))
             body = document.text

@@ -15,7 +15,7 @@ from pptx.text.text import TextFrame, _Run
 
 from ..errors import CorruptDocument
 from ..text import TranslateTexts
-from .base import DocumentFormat
+from .base import DocumentFormat, check_archive
 from .runs import Run, translate_paragraphs
 
 
@@ -24,6 +24,7 @@ class Presentation(DocumentFormat):
     media_type = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
     async def translate(self, data: bytes, translate: TranslateTexts) -> bytes:
+        check_archive(data, ".pptx")
         try:
             presentation = pptx.Presentation(io.BytesIO(data))
         except Exception as exc:  # a zip, a package, XML: each part fails its own way

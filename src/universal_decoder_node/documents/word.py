@@ -19,7 +19,7 @@ from docx.text.run import Run as DocxRun
 
 from ..errors import CorruptDocument
 from ..text import TranslateTexts
-from .base import DocumentFormat
+from .base import DocumentFormat, check_archive
 from .runs import Run, translate_paragraphs
 
 
@@ -28,6 +28,7 @@ class WordDocument(DocumentFormat):
     media_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
     async def translate(self, data: bytes, translate: TranslateTexts) -> bytes:
+        check_archive(data, ".docx")
         try:
             document = docx.Document(io.BytesIO(data))
         except Exception as exc:  # a zip, a package, XML: each part fails its own way

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -25,6 +26,10 @@ from ..translated_files import TranslatedFiles
 from .chunks import translate_in_items
 from .translate import TranslationSpec
 
+# Documents read and written at once by one API server process; more wait their turn (within
+# their deadline), and never take the threads that downloads and saves use.
+DOCUMENT_THREADS = 4
+
 
 class FileRoutes:
     """Translates whole documents through ``spec``'s work path and serves the results for download."""
@@ -33,6 +38,7 @@ class FileRoutes:
         self.spec = spec
         self.max_bytes = settings.serving.file_max_bytes
         self.files = TranslatedFiles(settings.serving.files_dir, settings.serving.file_ttl_seconds)
+        self.documents = ThreadPoolExecutor(DOCUMENT_THREADS, thread_name_prefix="documents")
 
     def add_routes(self, app: FastAPI) -> None:
         app.add_route("/translate_file", self.translate_file, methods=["POST"])
@@ -75,7 +81,8 @@ class FileRoutes:
             # The work path lives on this loop; the document's own loop, in its thread, waits on it.
             return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(translate(texts), loop))
 
-        data = await asyncio.to_thread(asyncio.run, req.format.translate(req.data, translate_from_thread))
+        document = req.format.translate(req.data, translate_from_thread)
+        data = await loop.run_in_executor(self.documents, asyncio.run, document)
         name = await asyncio.to_thread(self.files.save, req.filename, data)
         return JSONResponse({"translatedFileUrl": str(request.url_for("download_file", name=name))})
 
