@@ -93,7 +93,7 @@ CASES: dict[str, Bad] = {
     "q is an object": tr(400, "not dict", q={"text": "Hi."}, source="en", target="pt"),
     "number inside q": tr(400, "'q[1]' must be a string, not int", q=["Hi.", 7], source="en", target="pt"),
     "target is a number": tr(400, "'target' must be a language code string", q="Hi.", source="en", target=1),
-    "html format": tr(400, "format 'html' is not supported", q="<b>Hi</b>", source="en", target="pt", format="html"),
+    "markdown format": tr(400, "format 'markdown' is not supported", q="*Hi*", source="en", target="pt", format="markdown"),
     "alternatives over the limit": tr(400, "'alternatives' may be at most 3", q=BEACH_EN, source="en", target="pt", alternatives=4),
     "negative alternatives": tr(400, "'alternatives' must be 0 or more", q=BEACH_EN, source="en", target="pt", alternatives=-1),
     "alternatives not a number (form)": Bad("/translate", 400, "must be a whole number", data={"q": BEACH_EN, "source": "en", "target": "pt", "alternatives": "many"}),

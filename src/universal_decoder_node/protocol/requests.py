@@ -73,6 +73,7 @@ class TranslateRequest:
     texts: list[str]
     single: bool  # q was a string, so the answer is a string too
     alternatives: int = 0  # other translations wanted per text (LibreTranslate's ``alternatives``)
+    format: str = "text"  # LibreTranslate's ``format``: "text" or "html"
 
     @property
     def pair(self) -> str:
@@ -142,11 +143,11 @@ async def parse_translate(request: Request, limits: Limits) -> TranslateRequest:
             f"unsupported Content-Type {kind or '(none)'!r}; send application/json or form data",
         )
     fmt = data.get("format") or "text"
-    if fmt != "text":
-        raise UnsupportedFormat(f"format {fmt!r} is not supported; this node translates plain text ('text')")
+    if fmt not in ("text", "html"):
+        raise UnsupportedFormat(f"format {fmt!r} is not supported; send 'text' or 'html'")
     alternatives = _alternatives(data.get("alternatives"), limits.max_alternatives)
     req = _validated(data.get("q"), data.get("source"), data.get("target"), limits, field="q")
-    return replace(req, alternatives=alternatives)
+    return replace(req, alternatives=alternatives, format=fmt)
 
 
 def _alternatives(value: Any, limit: int) -> int:

@@ -20,12 +20,15 @@ from ...engine import DeadlinePassed, JobCancelled, UnsupportedPairError
 from ...models import pair_sources, pivot_sources
 from ...protocol.requests import (
     Limits,
+    TranslateRequest,
     encode_msgpack,
     parse_decode,
     parse_translate,
     read_body,
     wants_msgpack,
 )
+from ...text.markup import translate_html
+from ...text.protect import needs_protection, translate_protected
 from ...utils import tracing
 from .. import metrics
 from ..ipc.exchange import WorkExchange
@@ -79,7 +82,11 @@ class TranslationSpec(LitSpec):
         """
         req = await parse_translate(request, self.limits)
         self._check_pair(req.pair)
-        translations, alternatives = await self.submit(req.pair, req.texts, request, req.alternatives)
+        if req.format == "html" or needs_protection(req.texts, req.source):
+            translations = await self._translate_around(req, request)
+            alternatives: list[list[str]] = [[] for _ in translations]
+        else:
+            translations, alternatives = await self.submit(req.pair, req.texts, request, req.alternatives)
         answer: dict[str, Any] = {"translatedText": translations[0] if req.single else translations}
         if req.alternatives > 0:
             answer["alternatives"] = alternatives[0] if req.single else alternatives
@@ -102,6 +109,20 @@ class TranslationSpec(LitSpec):
         if wants_msgpack(request):
             return Response(encode_msgpack(answer), media_type="application/msgpack")
         return JSONResponse(answer)
+
+    async def _translate_around(self, req: TranslateRequest, request: Request) -> list[str]:
+        """Translate HTML, or text with protected spans (``text``): only their text reaches the engine.
+
+        The limits were checked on what the client sent; the work items here carry parts of it.
+        Their alternatives are not asked for: they would not have the protected spans back.
+        """
+
+        async def translate(texts: list[str]) -> list[str]:
+            return (await self.submit(req.pair, texts, request))[0]
+
+        if req.format == "html":
+            return list(await asyncio.gather(*(translate_html(t, translate, req.source) for t in req.texts)))
+        return await translate_protected(req.texts, translate, req.source)
 
     def _check_pair(self, pair: str) -> None:
         self.check_pair(pair)
