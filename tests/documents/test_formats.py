@@ -203,3 +203,33 @@ def test_a_zip_that_unpacks_to_more_than_the_limit_is_refused_before_it_is_read(
     with pytest.raises(CorruptDocument, match="unpacks to 10000 bytes, more than the 5000"):
         check_archive(bomb, ".docx", limit=5000)
     check_archive(bomb, ".docx", limit=10_000)
+
+
+def test_epub_chapters_stay_well_formed_xml_whatever_the_translation_holds() -> None:
+    async def ampersands(texts: list[str]) -> list[str]:
+        return [f"{text} & <b> R&D" for text in texts]
+
+    out = asyncio.run(format_for("book.epub").translate(epub_sample(), ampersands))
+    chapter = read_epub(out)["chapters"]["one.xhtml"]
+    assert chapter["h1"] == f"{CAT} & <b> R&D"
+    assert chapter["pre"] == CODE
+
+
+def test_text_marked_not_to_translate_is_left_alone_in_epub_chapters() -> None:
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier("x")
+    book.set_title("Marked")
+    book.set_language("en")
+    chapter = epub.EpubHtml(title="One", file_name="one.xhtml")
+    chapter.content = f'<p>{CAT}</p><p translate="no">{BOOKS}</p><p class="x notranslate">{MORNING}</p>'
+    book.add_item(chapter)
+    book.toc = (epub.Link("one.xhtml", "One", "one"),)
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = ["nav", chapter]
+    data = BytesIO()
+    epub.write_epub(data, book)
+    _, shout = run(".epub", data.getvalue())
+    assert shout.texts == [CAT, "One"]

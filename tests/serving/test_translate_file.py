@@ -6,10 +6,12 @@ Portuguese; bad files and names get a clear 4xx while the node goes on translati
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import docx
 import httpx
 import pytest
 
@@ -172,6 +174,25 @@ def test_a_file_larger_than_one_request_is_translated_in_several_items(node: Nod
     paragraphs = data.decode().split("\n\n")
     assert len(paragraphs) == 300
     assert all(portuguese(out, english) for out, english in zip(paragraphs, sentences, strict=True))
+
+
+def test_emoji_urls_and_placeholders_in_a_file_come_back_verbatim(node: NodeProcess) -> None:
+    spans = ["🍕", "https://example.com/a#b", "{name}"]
+    text = f"I love pizza {spans[0]}. See {spans[1]} now, {spans[2]}."
+    _, data = translated(node.url, "spans.docx", docx_of(text))
+    out = read_docx(data)["heading"]
+    assert all(out.count(span) == 1 for span in spans), out
+    assert "pizza" in out and "love" not in out
+
+
+def docx_of(text: str) -> bytes:
+    document = docx.Document()
+    document.add_heading(text, level=1)
+    document.add_paragraph("")
+    document.add_table(rows=1, cols=2)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
 
 
 BAD: dict[str, tuple[dict[str, Any], int, str]] = {

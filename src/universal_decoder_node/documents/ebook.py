@@ -1,7 +1,7 @@
 """E-books (``.epub``, read and written by EbookLib): each chapter's text, and the table of contents.
 
-Chapters are XHTML: translated as XML (``markup_interim.translate_tree``), so they stay
-well-formed. Metadata (title, author) is kept as it is.
+Chapters are XHTML: translated as XML (``xhtml``), so they stay well-formed. Metadata (title,
+author) is kept as it is.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lxml import etree
 from ..errors import CorruptDocument
 from ..text import TranslateTexts
 from .base import DocumentFormat, check_archive, translate_units
-from .markup_interim import text_slots
+from .xhtml import text_slots
 
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 

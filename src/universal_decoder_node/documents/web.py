@@ -1,10 +1,10 @@
-"""Web pages (``.html``): the text of the page translated, its markup kept."""
+"""Web pages (``.html``): the text of the page translated by ``text.markup``, every tag kept byte for byte."""
 
 from __future__ import annotations
 
 from ..text import TranslateTexts
+from ..text.markup import translate_html
 from .base import DocumentFormat, decode_text
-from .markup_interim import translate_html_interim
 
 
 class WebPage(DocumentFormat):
@@ -13,4 +13,4 @@ class WebPage(DocumentFormat):
 
     async def translate(self, data: bytes, translate: TranslateTexts) -> bytes:
         markup = decode_text(data, "HTML")
-        return (await translate_html_interim(markup, translate)).encode("utf-8")
+        return (await translate_html(markup, translate)).encode("utf-8")

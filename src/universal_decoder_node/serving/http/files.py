@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from ...config import Settings
 from ...documents import format_for
 from ...protocol.files import original_name, parse_translate_file
+from ...text.protect import translate_protected
 from ..translated_files import TranslatedFiles
 from .chunks import translate_in_items
 from .translate import TranslationSpec
@@ -72,8 +73,12 @@ class FileRoutes:
             translations, _ = await self.spec.submit(req.pair, texts, request, deadline=deadline)
             return translations
 
-        async def translate(texts: list[str]) -> list[str]:
+        async def in_items(texts: list[str]) -> list[str]:
             return await translate_in_items(texts, self.spec.limits, pivot, submit)
+
+        async def translate(texts: list[str]) -> list[str]:
+            # Emoji, URLs, placeholders... in a document come back verbatim, as in /translate.
+            return await translate_protected(texts, in_items, req.source)
 
         loop = asyncio.get_running_loop()
 
