@@ -15,7 +15,7 @@ import docx
 import httpx
 import pytest
 
-from tests.support import TIMEOUT, Load, NodeProcess, eventually, start_node
+from tests.support import LONG_PARAGRAPH, TIMEOUT, Load, NodeProcess, eventually, start_node, translate
 from tests.support.documents import (
     BOOKS,
     CAT,
@@ -298,3 +298,22 @@ def test_translated_files_expire_and_are_deleted(short_lived: tuple[NodeProcess,
     eventually(lambda: not (files_dir / name).exists(), 30, "the expired file to be deleted")
     gone = httpx.get(response.json()["translatedFileUrl"], timeout=TIMEOUT)
     assert gone.status_code == 404
+
+
+def test_a_file_not_translated_within_the_request_timeout_gets_504_and_the_node_goes_on(
+    tmp_path: Path,
+) -> None:
+    node = start_node(tmp_path, {"serving": {"request_timeout": 2}})
+    try:
+        # Thousands of sentences (each paragraph its own, as a text met twice is translated once):
+        # far more than the node translates in two seconds.
+        long_text = "\n\n".join(f"Chapter {i}. {LONG_PARAGRAPH}" for i in range(300)).encode()
+        response = translate_file(node.url, "long.txt", long_text)
+        assert response.status_code == 504, response.text
+        # Said by the worker that dropped the item, or by the API server that stopped waiting for it.
+        assert any(words in response.json()["error"] for words in ("deadline", "request timeout of 2s"))
+        # What was left of the file was dropped: a short text is answered at once.
+        assert translate(node.url, CAT, timeout=10).status_code == 200
+        assert list((tmp_path / "translated-files").iterdir()) == []
+    finally:
+        node.stop()
