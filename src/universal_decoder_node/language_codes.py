@@ -64,3 +64,49 @@ def languages_in(tokens: set[str], convention: Convention) -> list[str]:
     if convention == "m2m100":
         codes |= {m.group(1) for t in tokens if (m := M2M100_TOKEN.match(t))}
     return sorted(codes)
+
+
+# LibreTranslate's aliases: the code a model uses -> the tag clients see (its ``model2iso``).
+PUBLIC_TAGS: dict[str, str] = {"pb": "pt-BR", "zh": "zh-Hans", "zt": "zh-Hant"}
+_FROM_TAG = {tag.lower(): code for code, tag in PUBLIC_TAGS.items()}
+# A language a model may serve under another code: Brazilian and European Portuguese, Chinese scripts.
+_VARIANTS: dict[str, tuple[str, ...]] = {"pt": ("pb",), "pb": ("pt",), "zh": ("zt",), "zt": ("zh",)}
+
+
+def canonical_code(value: str) -> str:
+    """The code a client's tag names: lower case, LibreTranslate's aliases (``pt-BR`` -> ``pb``) applied.
+
+    A regional tag with no alias (``en-US``, ``pt_PT``) is kept, lower case with a hyphen;
+    ``serving_code`` finds the model for it.
+    """
+    code = value.strip().lower().replace("_", "-")
+    return _FROM_TAG.get(code, code)
+
+
+def public_code(code: str) -> str:
+    """The tag LibreTranslate shows for a model's code (``pb`` -> ``pt-BR``); others unchanged."""
+    return PUBLIC_TAGS.get(code, code)
+
+
+def candidate_codes(code: str) -> tuple[str, ...]:
+    """The codes that may serve ``code``, best first: itself, its language without the region, variants."""
+    base = code.split("-", 1)[0]
+    found = [code]
+    for each in (base, *_VARIANTS.get(code, ()), *_VARIANTS.get(base, ())):
+        if each not in found:
+            found.append(each)
+    return tuple(found)
+
+
+def serving_code(code: str, served: set[str] | frozenset[str]) -> str | None:
+    """The code in ``served`` that serves the language ``code`` names (see ``candidate_codes``), or None."""
+    return next((c for c in candidate_codes(code) if c in served), None)
+
+
+def serving_pair(source: str, target: str, pairs: set[str] | frozenset[str]) -> str | None:
+    """The pair in ``pairs`` (such as "en-pt") serving ``source`` to ``target``, or None."""
+    for s in candidate_codes(source):
+        for t in candidate_codes(target):
+            if f"{s}-{t}" in pairs:
+                return f"{s}-{t}"
+    return None

@@ -92,6 +92,9 @@ def test_no_node_at_all(coordinator: CoordinatorProcess) -> None:
     assert response.json()["error"] == "no decoder node is registered and ready"
     assert response.headers["Retry-After"] == "1"
     assert httpx.get(coordinator.url + "/languages", timeout=5).json() == []
+    detecting = httpx.post(coordinator.url + "/translate", json={**TEXT, "source": "auto"}, timeout=30)
+    assert detecting.status_code == 503  # the nodes are away, not the language
+    assert detecting.json()["error"] == "no decoder node is registered and ready"
 
 
 def test_the_api_key_never_reaches_a_node(coordinator: CoordinatorProcess) -> None:
@@ -115,6 +118,8 @@ def test_the_api_key_never_reaches_a_node(coordinator: CoordinatorProcess) -> No
         ),
         "multipart form": httpx.post(url, data={**TEXT, "api_key": key}, files={"x": b""}, timeout=30),
         "query": httpx.post(url, params={"api_key": key}, json=TEXT, timeout=30),
+        "query string alone (deep-translator)": httpx.post(url, params={**TEXT, "api_key": key}, timeout=30),
+        "secret beside the key": httpx.post(url, json={**TEXT, "api_key": key, "secret": "s3"}, timeout=30),
         "bearer": httpx.post(url, json=TEXT, headers={"Authorization": f"Bearer {key}"}, timeout=30),
     }
     try:
@@ -123,6 +128,7 @@ def test_the_api_key_never_reaches_a_node(coordinator: CoordinatorProcess) -> No
             received = response.json()["received"]
             assert key not in json.dumps(received), (how, received)
             assert "api_key" not in received["body"] and received["query"] == "", (how, received)
+            assert "secret" not in received["body"], (how, received)
             assert "authorization" not in received["headers"], (how, received)
             fields = (
                 json.loads(received["body"])

@@ -317,3 +317,15 @@ def test_a_file_not_translated_within_the_request_timeout_gets_504_and_the_node_
         assert list((tmp_path / "translated-files").iterdir()) == []
     finally:
         node.stop()
+
+
+def test_regional_tags_and_aliases_name_the_pair_as_for_translate(node: NodeProcess) -> None:
+    for target in ("pt-BR", "pb"):
+        _, data = translated(node.url, "a.txt", CAT.encode(), target=target)
+        assert portuguese(data.decode(), CAT)
+
+
+def test_source_auto_is_refused_for_files_with_a_clear_message(node: NodeProcess) -> None:
+    response = translate_file(node.url, "a.txt", CAT.encode(), source="auto")
+    assert response.status_code == 400
+    assert "'source': language detection ('auto') is not supported here" in response.json()["error"]

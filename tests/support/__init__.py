@@ -9,6 +9,7 @@
 - ``redis_server``: ``RedisServer`` (a ``redis-server`` of a test's own) and key prefixes.
 - ``load``: ``Load``, steady translation traffic for fault tests.
 - ``fakehub``, ``otlp_receiver``: stand-ins for the Hugging Face Hub and an OTLP collector.
+- ``logs``: ``json_lines``, ``access_lines``: a process's JSON log lines.
 - ``records``, ``texts``, ``auth``: sample coordinator records, sample texts, test tokens.
 
 Benchmarks may import from here; nothing here imports from a benchmark or a test module.

@@ -142,15 +142,16 @@ def start_registered_node(
     timeout: float = 180,
     args: list[str] | None = None,
     tls_ca: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> NodeProcess:
     """A real node with the bundled models, registered with ``coordinator`` as ``node_id``.
 
-    ``args`` go to ``udn serve`` as well; ``tls_ca`` as in ``start_node``.
+    ``args`` go to ``udn serve`` as well; ``tls_ca`` and ``env`` as in ``start_node``.
     """
     node = start_node(
         tmp_path,
         {**NODE_CONFIG, "registration": {"node_id": node_id}},
-        env={"UDN_NODE_TOKEN": NODE_TOKEN},
+        env={"UDN_NODE_TOKEN": NODE_TOKEN, **(env or {})},
         args=["--coordinator", coordinator.url, *(args or [])],
         ready_timeout=timeout,
         tls_ca=tls_ca,

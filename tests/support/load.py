@@ -15,8 +15,11 @@ TEXT = {"q": "Good morning, how are you today?", "source": "en", "target": "pt"}
 class Load:
     """Clients translating through a coordinator until stopped (or a bounded time), recording every answer."""
 
-    def __init__(self, url: str, clients: int = 3, max_seconds: float = 120) -> None:
+    def __init__(
+        self, url: str, clients: int = 3, max_seconds: float = 120, body: dict[str, str] | None = None
+    ) -> None:
         self.url = url
+        self.body = body or TEXT  # what each client sends to /translate, as JSON
         self.codes: list[int] = []
         self.failures: list[str] = []
         self._stop = threading.Event()
@@ -38,7 +41,7 @@ class Load:
         with httpx.Client(timeout=30) as client:
             while not self._stop.is_set() and time.monotonic() < self._deadline:
                 try:
-                    response = client.post(self.url + "/translate", json=TEXT)
+                    response = client.post(self.url + "/translate", json=self.body)
                     code, failure = response.status_code, response.text
                 except httpx.HTTPError as exc:
                     code, failure = -1, repr(exc)

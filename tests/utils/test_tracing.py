@@ -24,6 +24,7 @@ from universal_decoder_node.config import load_settings
 from universal_decoder_node.serving.ipc.messages import WorkItem
 from universal_decoder_node.serving.worker.api import TranslationAPI
 from universal_decoder_node.utils import tracing
+from universal_decoder_node.utils.access_log import add_request_logging
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -245,3 +246,20 @@ def test_the_hop_to_the_worker_does_not_depend_on_the_configured_propagators(
     server, batch = spans["POST /translate"], spans["udn.batch"]
     assert batch.context.trace_id == server.context.trace_id
     assert batch.parent is not None and batch.parent.span_id == server.context.span_id
+
+
+def test_the_request_id_is_an_attribute_of_the_server_span(exporter: InMemorySpanExporter) -> None:
+    app = FastAPI()
+
+    @app.get("/languages")
+    def languages() -> list[str]:
+        return []
+
+    add_request_logging(app)
+    assert tracing.instrument_app(app)
+    exporter.clear()
+    with TestClient(app) as client:
+        response = client.get("/languages", headers={"X-Request-ID": "traced-7"})
+    assert response.headers["X-Request-ID"] == "traced-7"
+    (server,) = [s for s in finished(exporter) if s.name == "GET /languages"]
+    assert server.attributes is not None and server.attributes["udn.request_id"] == "traced-7"

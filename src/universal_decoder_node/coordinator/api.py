@@ -2,8 +2,9 @@
 
 ``POST /translate`` and ``POST /decode`` are validated here exactly as a node validates them
 (``protocol.requests``), so bad input gets its 4xx without a round trip, and then forwarded
-byte for byte, less the client's ``api_key`` (``client_key``). ``GET /languages`` lists every
-pair a live node serves.
+byte for byte, less the client's ``api_key`` (``client_key``): a JSON body as it came, form
+and query-string parameters as JSON. ``source: "auto"`` is detected here (``detected``).
+``GET /languages`` lists every pair a live node serves.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from fastapi.responses import JSONResponse, Response
 
 from ..config import Settings
 from ..errors import AuthenticationRequired, EndpointDisabled
+from ..language_codes import serving_pair
 from ..protocol.admin import bearer_token
-from ..protocol.requests import FORM_TYPES, Limits, media_type, parse_decode, parse_translate, read_body
+from ..protocol.requests import AUTO, Limits, parse_decode, parse_translate, read_body
+from ..utils import access_log
 from .client_key import take_api_key
+from .detected import relay_detected
 from .proxy import NodeAnswer
 from .records import NodeReport
 from .service import Coordinator
@@ -34,21 +38,28 @@ def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings
     async def translate(request: Request) -> Response:
         """LibreTranslate's /translate, routed to a node serving the pair."""
         req = await parse_translate(request, limits)
-        body = await request.body()  # parse_translate has read and kept it
-        keyed = await take_api_key(request, body, media_type(request) in FORM_TYPES)
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(t) for t in req.texts))
+        assert req.params is not None
+        keyed = take_api_key(request, req.params)
         await coordinator.admit(keyed.key, sum(len(t) for t in req.texts))
+        if req.source == AUTO:
+            return await relay_detected(coordinator, req, req.params.without_credentials(), request.headers)
         headers: Mapping[str, str] = request.headers
         if keyed.content_type is not None:
             headers = {**request.headers, "content-type": keyed.content_type}
-        return _relayed(await coordinator.relay("/translate", req.pair, keyed.body, headers))
+        # A regional tag or alias goes to the node serving its language; the node reads it alike.
+        pair = serving_pair(req.source, req.target, coordinator.live_pairs()) or req.pair
+        return _relayed(await coordinator.relay("/translate", pair, keyed.body, headers))
 
     @app.post("/decode")
     async def decode(request: Request) -> Response:
         """The binary edge payload, routed to a node serving its pair and passed through."""
         body = await read_body(request, limits.max_body_bytes)
         req = parse_decode(request, body, limits).request
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(t) for t in req.texts))
         await coordinator.admit(bearer_token(request), sum(len(t) for t in req.texts))
-        return _relayed(await coordinator.relay("/decode", req.pair, body, request.headers))
+        pair = serving_pair(req.source, req.target, coordinator.live_pairs()) or req.pair
+        return _relayed(await coordinator.relay("/decode", pair, body, request.headers))
 
     @app.get("/languages")
     async def languages() -> list[dict[str, Any]]:

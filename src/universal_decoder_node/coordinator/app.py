@@ -8,19 +8,24 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
+from .. import __version__
 from ..config import Settings
 from ..protocol.errors import install_error_handlers
+from ..utils.access_log import add_request_logging
 from ..utils.header_limit import header_limited_protocol
 from ..utils.https_middleware import add_https_middleware
+from ..utils.logs import configure_logging, uvicorn_log_options
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import metrics
 from .admin import add_admin_routes
 from .api import add_client_routes, add_node_routes
 from .files import add_file_routes
+from .libretranslate import add_libretranslate_routes
 from .overview import add_operator_routes
 from .request_metrics import endpoint_label
 from .service import Coordinator
@@ -36,10 +41,13 @@ def build_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await coordinator.start()
+        log.info("coordinator ready: %d node(s) known", len(coordinator.registry.live_nodes()))
         try:
             yield
         finally:
+            log.info("coordinator stopping: writing its state file")
             await coordinator.stop()
+            log.info("coordinator stopped")
 
     app = FastAPI(
         title="universal-decoder-node coordinator",
@@ -61,6 +69,7 @@ def build_app(settings: Settings) -> FastAPI:
     add_node_routes(app, coordinator)
     add_admin_routes(app, coordinator, settings.admin.token)
     add_operator_routes(app, coordinator)
+    add_libretranslate_routes(app, coordinator, settings)
     https = settings.https
     add_https_middleware(
         app,
@@ -70,13 +79,20 @@ def build_app(settings: Settings) -> FastAPI:
         trusted_proxies=https.trusted_proxies,
         allowed_hosts=https.allowed_hosts,
     )
+    add_request_logging(app, access_log=settings.logging.access_log, quiet=_is_heartbeat)
     return app
 
 
-def run(settings: Settings) -> None:
+def _is_heartbeat(method: str, path: str) -> bool:
+    # A node reports every heartbeat_interval; its registration and departure have lines of their own.
+    return method == "PUT" and path.startswith("/nodes/")
+
+
+def run(settings: Settings, config_file: Path | None = None) -> None:
     """Serve the coordinator until stopped (SIGINT or SIGTERM: the state file is written on the way out).
 
     Raises SnapshotUntrusted, before serving anything, when the state file's signature fails.
+    ``config_file``, the file ``settings`` came from, is named in the start-up line.
     """
     config = settings.coordinator
     try:  # an untrusted state file stops the start here, with its message, not inside the server
@@ -85,15 +101,16 @@ def run(settings: Settings) -> None:
         raise
     except SnapshotError:
         pass  # damaged: the store sets it aside when it starts, as documented
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per forwarded request
+    configure_logging(settings)
     if not config.node_token:
         log.warning("no node token (UDN_NODE_TOKEN): nodes cannot register with this coordinator")
     where = f"Redis {config.redis_url}" if config.redis_url else "the state file alone (no REDIS_URL)"
     log.info(
-        "coordinator on http://%s:%d; state in %s, mirrored to %s every %gs",
+        "coordinator %s starting on http://%s:%d: config %s; state in %s, mirrored to %s every %gs",
+        __version__,
         config.host,
         config.port,
+        config_file or "(none: defaults and environment)",
         where,
         config.state_file,
         config.mirror_interval,
@@ -102,8 +119,7 @@ def run(settings: Settings) -> None:
         build_app(settings),
         host=config.host,
         port=config.port,
-        log_level="warning",
-        access_log=False,
+        **uvicorn_log_options(settings.logging),
         lifespan="on",
         http=header_limited_protocol(settings.serving.max_header_bytes),
         # uvicorn trusts X-Forwarded-* from the same proxies as the HTTPS middleware.

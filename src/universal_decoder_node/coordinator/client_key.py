@@ -1,73 +1,59 @@
 """The API key a client presents, taken out of its request: checked here, never forwarded to a node.
 
-Clients send the key as LibreTranslate does, in the ``api_key`` field of the JSON or form body or
-in the query string, or as ``Authorization: Bearer <key>``. The coordinator forwards only an
-allow-list of headers (so never ``Authorization``) and no query string; this module removes
-``api_key`` from the body, so a node, or anything logging what reaches it, never holds a key.
+Clients send the key as LibreTranslate does, as ``api_key`` in the JSON body, the form or the
+query string, or as ``Authorization: Bearer <key>``. The coordinator forwards only an allow-list
+of headers (so never ``Authorization``) and no query string; the body it forwards holds no
+``api_key`` nor ``secret`` (``protocol.params.CREDENTIAL_FIELDS``), so a node, or anything logging
+what reaches it, never holds a key.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from typing import Any
 
 from starlette.requests import Request
 
-from ..errors import MalformedRequest
 from ..protocol.admin import bearer_token
+from ..protocol.params import CREDENTIAL_FIELDS, Params
 
 FIELD = "api_key"
-FORM_URLENCODED = "application/x-www-form-urlencoded"
+JSON = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
 class KeyedRequest:
-    """The key a client presented (None if none) and the body to forward, without ``api_key``."""
+    """The key a client presented (None if none) and the body to forward, without credentials."""
 
     key: str | None
     body: bytes
     content_type: str | None = None  # the forwarded body's type when it was re-encoded
 
 
-async def take_api_key(request: Request, body: bytes, is_form: bool) -> KeyedRequest:
-    """Find the client's key (Bearer token, else body field, else query) and strip it from ``body``.
-
-    ``body`` is the request body already read and validated as a ``/translate`` request. Raises
-    MalformedRequest if a JSON body cannot be parsed again, rather than forward it unstripped.
-    """
-    if is_form:
-        field, body, content_type = await _strip_form(request, body)
-    else:
-        field, body = _strip_json(body)
-        content_type = None
+def presented_key(request: Request, params: Params) -> str | None:
+    """The client's key: its Bearer token, else the ``api_key`` parameter (body, form or query)."""
     key = bearer_token(request)
-    for value in (field, request.query_params.get(FIELD)):
-        if key is None and isinstance(value, str) and value:
-            key = value
-    return KeyedRequest(key, body, content_type)
+    value = params.fields.get(FIELD)
+    if key is None and isinstance(value, str) and value:
+        key = value
+    return key
 
 
-def _strip_json(body: bytes) -> tuple[object, bytes]:
-    # JSON can spell a name only as itself or with \u escapes: a body holding neither
-    # '"api_key"' nor '\u' has no such field, and is forwarded as it came without a second parse.
-    if b'"api_key"' not in body and b"\\u" not in body:
-        return None, body
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        raise MalformedRequest("request body is not valid JSON") from None
-    if not isinstance(data, dict) or FIELD not in data:
-        return None, body
-    value = data.pop(FIELD)
-    return value, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+def take_api_key(request: Request, params: Params) -> KeyedRequest:
+    """The client's key, and the body to forward: as sent if JSON without credentials, else re-encoded."""
+    key = presented_key(request, params)
+    if params.origin == "json" and not _may_hold_credentials(params.body):
+        return KeyedRequest(key, params.body)
+    return KeyedRequest(key, encode_json(params.without_credentials()), JSON)
 
 
-async def _strip_form(request: Request, body: bytes) -> tuple[object, bytes, str | None]:
-    form = await request.form()  # parsed once already while validating; Starlette keeps it
-    if FIELD not in form:
-        return None, body, None
-    # Re-encoded as URL-encoded fields: a node reads only q, source, target, format and
-    # alternatives, all text.
-    kept = [(name, value) for name, value in form.multi_items() if name != FIELD and isinstance(value, str)]
-    return form.get(FIELD), urlencode(kept).encode(), FORM_URLENCODED
+def encode_json(fields: Mapping[str, Any]) -> bytes:
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _may_hold_credentials(body: bytes) -> bool:
+    # JSON can spell a name only as itself or with \u escapes: a body holding neither the quoted
+    # names nor '\u' has no such field, and is forwarded as it came without encoding it again.
+    return b"\\u" in body or any(f'"{name}"'.encode() in body for name in CREDENTIAL_FIELDS)

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ..config import Settings
 from ..errors import InvalidField, NotFound, UpstreamFailed
+from ..language_codes import serving_pair
 from ..protocol.admin import bearer_token
 from ..protocol.files import FileRequest, check_download_name, parse_translate_file
 from .client_key import FIELD
@@ -41,7 +42,9 @@ def add_file_routes(app: FastAPI, coordinator: Coordinator, settings: Settings) 
         await coordinator.admit(key, len(req.data))
         body, content_type = _node_form(req)
         headers = {**request.headers, "content-type": content_type}
-        answer = await coordinator.relay("/translate_file", req.pair, body, headers)
+        # A regional tag or alias goes to the node serving its language, as for /translate.
+        pair = serving_pair(req.source, req.target, coordinator.live_pairs()) or req.pair
+        answer = await coordinator.relay("/translate_file", pair, body, headers)
         if answer.status != 200:
             return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
         try:

@@ -3,11 +3,13 @@
 Translation is idempotent, so a request that meets a connection error, a timeout or a 5xx is sent
 once more to a different node, if the request's deadline leaves time. A node's 4xx is the
 client's problem and is passed through untouched. ``traceparent`` and ``tracestate`` travel
-with the request, so a trace spans the coordinator and the node.
+with the request, so a trace spans the coordinator and the node, and so does the request's
+``X-Request-ID`` (``utils.request_id``), so both access logs name it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,10 +18,13 @@ import httpx
 
 from ..config import CoordinatorSettings
 from ..errors import NodeUnreachable, UpstreamFailed, UpstreamTimeout
+from ..utils import request_id
 from . import metrics
 from .breaker import CircuitBreaker
 from .records import NodeRecord
 from .routing import NoNodeAvailable, Router
+
+log = logging.getLogger(__name__)
 
 FORWARDED_HEADERS = ("content-type", "accept", "traceparent", "tracestate")
 
@@ -59,6 +64,9 @@ class Forwarder:
         """
         deadline = time.monotonic() + self.config.request_timeout
         forwarded = {k: v for k in FORWARDED_HEADERS if (v := headers.get(k)) is not None}
+        rid = request_id.current()
+        if rid is not None:  # the node logs the request under the id the client was answered with
+            forwarded[request_id.HEADER] = rid
         tried: set[str] = set()
         failure: NodeAnswer | UpstreamFailed | None = None
         for attempt in range(2):
@@ -115,6 +123,7 @@ class Forwarder:
             metrics.NODE_LATENCY.labels(label).observe(elapsed)
             stats.recent_latency_ms = round(elapsed * 1000, 2)
         if response.status_code >= 500:
+            log.warning("node %s answered %s %d", node.id, path, response.status_code)
             breaker.on_failure()
             stats.errors += 1
             stats.last_error = f"HTTP {response.status_code}"
@@ -140,4 +149,5 @@ class Forwarder:
         stats.errors += 1
         stats.last_error = str(failure)
         metrics.NODE_REQUESTS.labels(label, outcome).inc()
+        log.warning("forwarding to node %s at %s failed: %s", node.id, node.url, failure)
         return failure

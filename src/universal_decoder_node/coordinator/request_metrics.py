@@ -5,7 +5,7 @@ from __future__ import annotations
 # Paths that become label values as they are; /nodes/<id> and /admin/... are folded, anything else
 # is "other", so a scanner cannot blow up the series count.
 ENDPOINTS = frozenset(
-    {"/", "/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics"}
+    {"/", "/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics", "/detect"}
 )
 PREFIXES = ("/nodes/", "/admin/")
 

@@ -129,6 +129,13 @@ class Coordinator:
         except httpx.TransportError as exc:
             raise NodeUnreachable(f"node {node.id} could not be reached ({type(exc).__name__})") from None
 
+    def live_pairs(self) -> set[str]:
+        """Every pair a live node serves."""
+        pairs: set[str] = set()
+        for node in self.registry.live_nodes():
+            pairs.update(node.pairs_available, node.pairs_loaded)
+        return pairs
+
     def languages(self) -> list[dict[str, Any]]:
         """LibreTranslate's /languages, over every pair a live node serves."""
         pairs: set[str] = set()

@@ -21,7 +21,8 @@ from ..errors import (
     MalformedRequest,
     MissingField,
 )
-from .requests import _language, media_type, read_body
+from .params import media_type
+from .requests import language_code, read_body
 
 # Room for the form's other fields and the multipart framing, beyond the file itself.
 FORM_OVERHEAD = 65_536
@@ -65,8 +66,8 @@ async def parse_translate_file(request: Request, max_bytes: int) -> FileRequest:
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise MissingField("missing 'file': the document to translate, as a multipart/form-data file field")
-    source = _language(form.get("source"), "source")
-    target = _language(form.get("target"), "target")
+    source = language_code(form.get("source"), "source")
+    target = language_code(form.get("target"), "target")
     filename = upload.filename or ""
     if not filename.strip():
         raise InvalidField("the file has no name: its extension (.docx, .txt, ...) says how to read it")

@@ -1,4 +1,4 @@
-"""Parsing and validation of client requests: LibreTranslate's JSON/form body and the edge payload.
+"""Parsing and validation of client requests: LibreTranslate's parameters (``params``) and the edge payload.
 
 Everything here runs in the API process, before a request reaches the inference queue, so
 bad input is refused early with a named error (``universal_decoder_node.errors``) and never
@@ -7,9 +7,7 @@ reaches a batch.
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,8 +32,11 @@ from ..errors import (
     UnsupportedFormat,
     UnsupportedMediaType,
 )
+from ..language_codes import canonical_code
+from .params import Params, media_type, read_params
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+AUTO = "auto"  # LibreTranslate's source that asks for detection
+
 BINARY_TYPES = ("application/octet-stream",)
 MSGPACK_TYPES = ("application/msgpack", "application/x-msgpack", "application/vnd.msgpack")
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
@@ -74,6 +75,7 @@ class TranslateRequest:
     single: bool  # q was a string, so the answer is a string too
     alternatives: int = 0  # other translations wanted per text (LibreTranslate's ``alternatives``)
     format: str = "text"  # LibreTranslate's ``format``: "text" or "html"
+    params: Params | None = None  # every parameter the client sent (``/translate`` only)
 
     @property
     def pair(self) -> str:
@@ -84,10 +86,6 @@ class TranslateRequest:
 class DecodeRequest:
     request: TranslateRequest
     text_hash: str | None
-
-
-def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -112,42 +110,25 @@ async def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-async def parse_translate(request: Request, limits: Limits) -> TranslateRequest:
-    """Parse LibreTranslate's ``POST /translate`` from JSON or form data."""
-    kind = media_type(request)
-    body = await read_body(request, limits.max_body_bytes)
-    data: Mapping[str, Any]
-    if kind in FORM_TYPES:
-        try:
-            form = await request.form()
-        except Exception as exc:  # python-multipart raises several types for broken bodies
-            raise MalformedRequest(f"form body could not be parsed: {exc}") from None
-        data = {key: form.get(key) for key in form}
-    elif kind == "application/json" or (kind == "" and body[:1] in (b"{", b"[")):
-        try:
-            parsed = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedRequest(f"request body is not valid JSON: {exc}") from None
-        except RecursionError:  # the C scanner recurses per nesting level
-            raise MalformedRequest("request body is not valid JSON: it is nested too deeply") from None
-        except ValueError:  # int(): more digits than sys.get_int_max_str_digits()
-            raise MalformedRequest(
-                f"request body has a number with more than {sys.get_int_max_str_digits()} digits; "
-                "no field takes one that long",
-            ) from None
-        if not isinstance(parsed, dict):
-            raise MalformedRequest('JSON body must be an object such as {"q": "...", "target": "pt"}')
-        data = parsed
-    else:
-        raise UnsupportedMediaType(
-            f"unsupported Content-Type {kind or '(none)'!r}; send application/json or form data",
-        )
+async def parse_params(request: Request, limits: Limits) -> Params:
+    """Read the body (up to the limit) and the parameters of a LibreTranslate endpoint (``params``)."""
+    return await read_params(request, await read_body(request, limits.max_body_bytes))
+
+
+async def parse_translate(request: Request, limits: Limits, *, auto: bool = True) -> TranslateRequest:
+    """Parse LibreTranslate's ``POST /translate`` from JSON, form data or the query string.
+
+    ``source`` may be ``"auto"`` (``AUTO``) when ``auto`` is true; language codes come back
+    canonical (``language_codes.canonical_code``), not yet matched to a served pair.
+    """
+    params = await parse_params(request, limits)
+    data = params.fields
     fmt = data.get("format") or "text"
     if fmt not in ("text", "html"):
         raise UnsupportedFormat(f"format {fmt!r} is not supported; send 'text' or 'html'")
     alternatives = _alternatives(data.get("alternatives"), limits.max_alternatives)
-    req = _validated(data.get("q"), data.get("source"), data.get("target"), limits, field="q")
-    return replace(req, alternatives=alternatives, format=fmt)
+    req = _validated(data.get("q"), data.get("source"), data.get("target"), limits, field="q", auto=auto)
+    return replace(req, alternatives=alternatives, format=fmt, params=params)
 
 
 def _alternatives(value: Any, limit: int) -> int:
@@ -269,16 +250,19 @@ def _lz4_decompress(body: bytes, limit: int) -> bytes:
     return bytes(raw)
 
 
-def _language(value: Any, key: str) -> str:
+def language_code(value: Any, key: str, *, auto: bool = False) -> str:
     if value is None or value == "":
         raise MissingField(f"missing '{key}' (a language code such as 'en')")
     if not isinstance(value, str):
         raise InvalidField(f"'{key}' must be a language code string, not {type(value).__name__}")
-    code = value.strip().lower()
-    if code == "auto":
-        raise InvalidField(f"'{key}': language detection ('auto') is not supported; name the language")
-    if not (2 <= len(code) <= 8 and code.replace("_", "").isalpha()):
-        raise InvalidField(f"'{key}' value {value!r} is not a language code such as 'en'")
+    code = canonical_code(value)
+    if code == AUTO:
+        if auto:
+            return AUTO
+        where = "is for 'source' only" if key == "target" else "is not supported here"
+        raise InvalidField(f"'{key}': language detection ('auto') {where}; name the language")
+    if not (2 <= len(code) <= 12 and code.replace("-", "").isalpha() and code[0] != "-" and code[-1] != "-"):
+        raise InvalidField(f"'{key}' value {value!r} is not a language code such as 'en' or 'pt-BR'")
     return code
 
 
@@ -291,7 +275,18 @@ def _validated(
     field: str,
     source_key: str = "source",
     target_key: str = "target",
+    auto: bool = False,
 ) -> TranslateRequest:
+    texts, single = checked_texts(q, limits, field)
+    req = TranslateRequest(
+        language_code(source, source_key, auto=auto), language_code(target, target_key), list(texts), single
+    )
+    _check_segments(texts, limits, field, single, pivot=req.pair in limits.pivots)
+    return req
+
+
+def checked_texts(q: Any, limits: Limits, field: str = "q") -> tuple[list[str], bool]:
+    """``q`` as a list of texts, and whether it was one string; raises the named error for bad input."""
     if q is None:
         raise MissingField(f"missing '{field}': the text to translate (a string or a list of strings)")
     single = isinstance(q, str)
@@ -324,9 +319,7 @@ def _validated(
                 raise InvalidField(
                     f"'{where}' is not valid Unicode text: unpaired surrogate at position {exc.start}"
                 ) from None
-    req = TranslateRequest(_language(source, source_key), _language(target, target_key), list(texts), single)
-    _check_segments(texts, limits, field, single, pivot=req.pair in limits.pivots)
-    return req
+    return list(texts), single
 
 
 def _check_segments(texts: list[str], limits: Limits, field: str, single: bool, *, pivot: bool) -> None:

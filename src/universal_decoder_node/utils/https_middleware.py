@@ -244,10 +244,10 @@ def add_https_middleware(
             "HTTPS is enforced with allowed_hosts '*': any Host header chooses where the redirect "
             "points; pass allowed_hosts (the host names this app is served under)"
         )
-    _wrap_whole_app(app, HTTPSEnforcementMiddleware, options)
+    wrap_whole_app(app, HTTPSEnforcementMiddleware, options)
 
 
-def _wrap_whole_app(app: Any, middleware: Callable[..., ASGIApp], options: dict[str, Any]) -> None:
+def wrap_whole_app(app: Any, middleware: Callable[..., ASGIApp], options: dict[str, Any]) -> None:
     """Make ``middleware`` the outermost layer of ``app``, outside ``ServerErrorMiddleware``.
 
     Starlette puts ``ServerErrorMiddleware`` outside every middleware added with

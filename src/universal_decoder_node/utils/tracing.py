@@ -217,6 +217,18 @@ def instrument_app(app: Any) -> bool:
     return on
 
 
+def annotate_server_span(scope: Any, attributes: Mapping[str, Any]) -> None:
+    """Add ``attributes`` to the server span of the request ``scope`` belongs to, if it has one.
+
+    The span is FastAPI's (``instrument_app``), kept in the scope while the request runs, so
+    a middleware outside the app can still reach it before the response ends.
+    """
+    telemetry = scope.get("fastapi.telemetry")
+    span = getattr(telemetry, "span", None)
+    if span is not None:
+        span.set_attributes(dict(attributes))
+
+
 def force_flush(timeout_millis: int = 5000) -> bool:
     """Export every finished span now (tests, shutdown); True when nothing was left behind."""
     provider = _provider

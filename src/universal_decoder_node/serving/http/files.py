@@ -65,12 +65,12 @@ class FileRoutes:
     async def translate_file(self, request: Request) -> JSONResponse:
         """Translate the uploaded document; answers ``{"translatedFileUrl": ...}`` to download it from."""
         req = await parse_translate_file(request, self.max_bytes)
-        self.spec.check_pair(req.pair)
+        pair = self.spec._served_pair(req.source, req.target)  # regional tags and aliases too
         deadline = time.monotonic() + self.spec.request_timeout
-        pivot = req.pair in self.spec.limits.pivots
+        pivot = pair in self.spec.limits.pivots
 
         async def submit(texts: list[str]) -> list[str]:
-            translations, _ = await self.spec.submit(req.pair, texts, request, deadline=deadline)
+            translations, _ = await self.spec.submit(pair, texts, request, deadline=deadline)
             return translations
 
         async def in_items(texts: list[str]) -> list[str]:

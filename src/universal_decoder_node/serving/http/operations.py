@@ -93,10 +93,12 @@ class NodeOperations:
                 tracing.setup_tracing(role="api" if index == 0 else f"api-{index}")
                 self.start(index)
                 self.memory.freeze_startup_objects()
+                log.info("API server %d serving%s", index, " (and the memory monitor)" * self.monitoring_here)
                 try:
                     yield state
                 finally:
                     self.stop()
+                    log.info("API server %d stopped", index)
                     # LitServe's API server is a forked process, which ends without running
                     # atexit hooks: export the spans still queued now.
                     await asyncio.to_thread(tracing.force_flush, 3000)

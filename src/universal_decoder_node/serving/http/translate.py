@@ -17,8 +17,11 @@ from litserve.specs.base import LitSpec
 
 from ...config import Settings
 from ...engine import DeadlinePassed, JobCancelled, UnsupportedPairError
+from ...language_codes import serving_pair
 from ...models import pair_sources, pivot_sources
+from ...protocol.detection import Detection, plan_auto
 from ...protocol.requests import (
+    AUTO,
     Limits,
     TranslateRequest,
     encode_msgpack,
@@ -29,7 +32,7 @@ from ...protocol.requests import (
 )
 from ...text.markup import translate_html
 from ...text.protect import needs_protection, translate_protected
-from ...utils import tracing
+from ...utils import access_log, request_id, tracing
 from .. import metrics
 from ..ipc.exchange import WorkExchange
 from ..ipc.messages import WorkItem
@@ -81,24 +84,42 @@ class TranslationSpec(LitSpec):
         engine gives none.
         """
         req = await parse_translate(request, self.limits)
-        self._check_pair(req.pair)
-        if req.format == "html" or needs_protection(req.texts, req.source):
-            translations = await self._translate_around(req, request)
-            alternatives: list[list[str]] = [[] for _ in translations]
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(text) for text in req.texts))
+        detected: list[Detection] | None = None
+        if req.source == AUTO:
+            translations, alternatives, detected = await self._translate_detected(req, request)
         else:
-            translations, alternatives = await self.submit(req.pair, req.texts, request, req.alternatives)
+            pair = self._served_pair(req.source, req.target)
+            translations, alternatives = await self._translate_pair(pair, req.texts, req, request)
         answer: dict[str, Any] = {"translatedText": translations[0] if req.single else translations}
         if req.alternatives > 0:
             answer["alternatives"] = alternatives[0] if req.single else alternatives
+        if detected is not None:
+            found = [d.as_json() for d in detected]
+            answer["detectedLanguage"] = found[0] if req.single else found
         return JSONResponse(answer)
+
+    async def _translate_detected(
+        self, req: TranslateRequest, request: Request
+    ) -> tuple[list[str], list[list[str]], list[Detection]]:
+        """``source: "auto"``: each text from the language detected in it; any in the target kept as is."""
+        plan = plan_auto(req.texts, req.target, self.pairs)
+        translations = list(req.texts)
+        alternatives: list[list[str]] = [[] for _ in req.texts]
+        # One group after another: mixed lists are rare, and each item watches the one connection.
+        for pair, indices in plan.groups.items():
+            done, others = await self._translate_pair(pair, [req.texts[i] for i in indices], req, request)
+            for i, text, more in zip(indices, done, others, strict=True):
+                translations[i], alternatives[i] = text, more
+        return translations, alternatives, plan.detections
 
     async def decode(self, request: Request) -> Response:
         """The binary edge payload: an LZ4 frame of a MessagePack map."""
         body = await read_body(request, self.limits.max_body_bytes)
         dec = parse_decode(request, body, self.limits)
         req = dec.request
-        self._check_pair(req.pair)
-        translations, _ = await self.submit(req.pair, req.texts, request)
+        access_log.note(request.scope, pair=req.pair, characters=sum(len(text) for text in req.texts))
+        translations, _ = await self.submit(self._served_pair(req.source, req.target), req.texts, request)
         answer: dict[str, Any] = {
             "translation": translations[0],
             "source_language": req.source,
@@ -110,27 +131,45 @@ class TranslationSpec(LitSpec):
             return Response(encode_msgpack(answer), media_type="application/msgpack")
         return JSONResponse(answer)
 
-    async def _translate_around(self, req: TranslateRequest, request: Request) -> list[str]:
+    async def _translate_pair(
+        self, pair: str, texts: list[str], req: TranslateRequest, request: Request
+    ) -> tuple[list[str], list[list[str]]]:
+        """``texts`` translated with the served ``pair``, as ``req`` asks, and each one's alternatives.
+
+        The one step between a parsed ``/translate`` and ``submit``, for a named source and for
+        each detected group alike: HTML, and text with spans to protect (``text``), go around
+        the engine (``_translate_around``), with no alternatives.
+        """
+        source = pair.partition("-")[0]
+        if req.format == "html" or needs_protection(texts, source):
+            translations = await self._translate_around(pair, texts, req.format, request)
+            return translations, [[] for _ in translations]
+        return await self.submit(pair, texts, request, req.alternatives)
+
+    async def _translate_around(self, pair: str, texts: list[str], fmt: str, request: Request) -> list[str]:
         """Translate HTML, or text with protected spans (``text``): only their text reaches the engine.
 
-        The limits were checked on what the client sent; the work items here carry parts of it.
-        Their alternatives are not asked for: they would not have the protected spans back.
+        The limits were checked on what the client sent; the work items here carry parts of it,
+        all under the request's one deadline. Their alternatives are not asked for: they would
+        not have the protected spans back.
         """
+        deadline = time.monotonic() + self.request_timeout
+        source = pair.partition("-")[0]
 
-        async def translate(texts: list[str]) -> list[str]:
-            return (await self.submit(req.pair, texts, request))[0]
+        async def translate(parts: list[str]) -> list[str]:
+            return (await self.submit(pair, parts, request, deadline=deadline))[0]
 
-        if req.format == "html":
-            return list(await asyncio.gather(*(translate_html(t, translate, req.source) for t in req.texts)))
-        return await translate_protected(req.texts, translate, req.source)
+        if fmt == "html":
+            # One text after another: each work item watches the one client connection.
+            return [await translate_html(text, translate, source) for text in texts]
+        return await translate_protected(texts, translate, source)
 
-    def _check_pair(self, pair: str) -> None:
-        self.check_pair(pair)
-
-    def check_pair(self, pair: str) -> None:
-        """Raises UnsupportedPairError, listing the pairs served, for a pair this node does not serve."""
-        if pair not in self.pairs:
-            raise UnsupportedPairError(pair, sorted(self.pairs))
+    def _served_pair(self, source: str, target: str) -> str:
+        """The served pair for ``source`` and ``target`` (regional tags, LibreTranslate's aliases)."""
+        pair = serving_pair(source, target, self.pairs)
+        if pair is None:
+            raise UnsupportedPairError(f"{source}-{target}", sorted(self.pairs))
+        return pair
 
     async def submit(
         self,
@@ -138,6 +177,7 @@ class TranslationSpec(LitSpec):
         texts: list[str],
         request: Request,
         alternatives: int = 0,
+        *,
         deadline: float | None = None,
     ) -> tuple[list[str], list[list[str]]]:
         """Queue one work item and wait: its translations and each text's alternatives; raises its error.
@@ -147,14 +187,16 @@ class TranslationSpec(LitSpec):
 
         A pair that is still loading keeps the item waiting in the worker, until its
         deadline at most. If the client disconnects first, or the deadline passes, the
-        workers are told to drop what is left of the item. ``deadline`` (``time.monotonic``'s
-        clock): the request's, when it sends several items; by default ``request_timeout`` from now.
+        workers are told to drop what is left of the item. ``deadline`` (``time.monotonic()``):
+        the request's, when it sends several items; else ``request_timeout`` from now.
         """
         now = time.monotonic()
         if deadline is None:
             deadline = now + self.request_timeout
         # The worker continues this request's trace.
-        item = WorkItem(pair, texts, deadline, now, tracing.current_context(), alternatives)
+        item = WorkItem(
+            pair, texts, deadline, now, tracing.current_context(), alternatives, request_id.current() or ""
+        )
         metrics.QUEUED.inc()  # the worker takes it off when it admits the item
         try:
             pending = await self.exchange.send(item)

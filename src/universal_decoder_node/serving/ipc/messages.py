@@ -28,6 +28,7 @@ class WorkItem:
     enqueued: float
     trace: TraceContext | None = None  # the request's trace, when it is sampled
     alternatives: int = 0  # other translations wanted per text (LibreTranslate's ``alternatives``)
+    request_id: str = ""  # the HTTP request's id (``utils.request_id``), for the worker's spans and logs
 
 
 @dataclass(frozen=True, slots=True)

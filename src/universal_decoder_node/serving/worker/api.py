@@ -9,6 +9,7 @@ failure cannot fail its batch.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import threading
@@ -37,6 +38,7 @@ from ...engine import (
 )
 from ...models import pair_sources, startup_pairs
 from ...utils import tracing
+from ...utils.logs import configure_logging
 from ...utils.memory_manager import MemoryManager
 from ...utils.profiler import function_profiler, profile_section
 from .. import lifetime, metrics
@@ -85,6 +87,9 @@ class TranslationAPI(ls.LitAPI):
         had fails the worker, and with it the node's start, with the reason.
         """
         lifetime.die_with_parent()  # no worker outlives a main process that was killed
+        if multiprocessing.parent_process() is not None:
+            # A spawned worker has nothing of the main process's set-up; in-process use keeps the caller's.
+            configure_logging(self.settings)
         self.worker_id = os.environ.get("LITSERVE_WORKER_ID", "0")
         function_profiler.apply_settings(self.settings.profiling)
         MemoryManager.get_instance().configure(self.settings.memory)
@@ -120,6 +125,10 @@ class TranslationAPI(ls.LitAPI):
             self._control_server = self.control.serve(f"worker-{self.worker_id}", handlers)
         self._sample_memory(force=True)
         MemoryManager.get_instance().freeze_startup_objects()
+        loaded = sorted(pair for pair, info in self.registry.describe().items() if info.get("loaded"))
+        log.info(
+            "inference worker %s ready; pairs loaded: %s", self.worker_id, ", ".join(loaded) or "none yet"
+        )
 
     def decode_request(self, request: Any, **kwargs: Any) -> Any:
         metrics.QUEUED.dec()
@@ -258,4 +267,5 @@ def _span_attributes(item: WorkItem, started: float) -> dict[str, Any]:
         "udn.pair": item.pair,
         "udn.texts": len(item.texts),
         "udn.queue.wait_ms": round(max(0.0, started - item.enqueued) * 1000, 3),
+        "udn.request_id": item.request_id,
     }
