@@ -95,6 +95,16 @@ class ServingSettings(_Section):
     docs: bool = Field(
         True, description="Serve /docs and /openapi.json (public routes only; admin routes are never listed)."
     )
+    file_max_bytes: int = Field(
+        10_485_760, ge=1, description="Largest file /translate_file accepts, in bytes (413 above it)."
+    )
+    file_ttl_seconds: float = Field(
+        1800.0, gt=0.0, description="Seconds a translated file can be downloaded before it is deleted."
+    )
+    files_dir: Path = Field(
+        Path("translated-files"),
+        description="Folder holding translated files until they expire (relative: to the working directory).",
+    )
     suggestions: bool = Field(
         False,
         description="Take LibreTranslate's POST /suggest (403 when off); GET /admin/suggestions exports.",
@@ -714,6 +724,9 @@ serving:
   max_header_bytes: 65536  # largest request line and headers (431 above it)
   api_servers: 1           # uvicorn API server processes
   docs: true               # serve /docs and /openapi.json (admin routes are never listed)
+  file_max_bytes: 10485760 # largest file /translate_file accepts (413 above it)
+  file_ttl_seconds: 1800   # seconds a translated file stays downloadable
+  files_dir: translated-files  # where translated files wait to be downloaded
   suggestions: false       # take POST /suggest (node and coordinator); export: GET /admin/suggestions
   # suggestions_db: ~/.local/share/universal-decoder-node/suggestions.db  # the node's SQLite file
 

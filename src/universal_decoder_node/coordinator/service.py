@@ -13,7 +13,14 @@ import httpx
 
 from .. import __version__
 from ..config import Settings
-from ..errors import LimitReached, NoNodeAvailable, RequestExceedsLimit, UpstreamFailed
+from ..errors import (
+    LimitReached,
+    NodeUnreachable,
+    NoNodeAvailable,
+    RequestExceedsLimit,
+    UpstreamFailed,
+    UpstreamTimeout,
+)
 from ..protocol.languages import language_list
 from . import metrics
 from .departures import Departures
@@ -21,7 +28,7 @@ from .history import OVERALL, TrafficHistory
 from .keys import KeyRejected, KeyService
 from .limits import RateLimiter
 from .proxy import Forwarder, NodeAnswer
-from .records import KeyRecord
+from .records import KeyRecord, NodeRecord
 from .registry import NodeRegistry
 from .routing import Router
 from .state import StateStore
@@ -134,6 +141,16 @@ class Coordinator:
             raise
         self.history.record(OVERALL, time.perf_counter() - started, answer.status >= 500)
         return answer
+
+    async def fetch(self, node: NodeRecord, path: str) -> httpx.Response:
+        """``GET path`` from ``node``, its answer whatever its status; raises NodeUnreachable or
+        UpstreamTimeout when the node does not answer."""
+        try:
+            return await self.forwarder.client.get(node.url.rstrip("/") + path)
+        except httpx.TimeoutException:
+            raise UpstreamTimeout(f"node {node.id} did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise NodeUnreachable(f"node {node.id} could not be reached ({type(exc).__name__})") from None
 
     def live_pairs(self) -> set[str]:
         """Every pair a live node serves."""

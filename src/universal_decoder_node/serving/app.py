@@ -22,6 +22,7 @@ from ..utils.logs import configure_logging, uvicorn_log_options
 from ..utils.memory_manager import MemoryManager
 from ..utils.request_metrics import RequestMetricsMiddleware
 from . import lifetime, metrics
+from .http.files import FileRoutes
 from .http.libretranslate import add_libretranslate_routes
 from .http.model_admin import add_model_admin_routes
 from .http.node_routes import add_node_routes
@@ -37,7 +38,10 @@ log = logging.getLogger(__name__)
 
 LITSERVE_INFO_PATH = "/_litserve/info"
 COUNTED_ENDPOINTS = frozenset(
-    {"/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics", "/detect"}
+    {
+        *("/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics", "/detect"),
+        "/translate_file",
+    }
 )
 
 
@@ -77,6 +81,9 @@ def build_server(settings: Settings) -> ls.LitServer:
     add_operations_routes(server.app, ops, settings)
     add_libretranslate_routes(server.app, settings)
     server.app.router.lifespan_context = ops.lifespan(server.app.router.lifespan_context)
+    files = FileRoutes(settings, spec)
+    files.add_routes(server.app)
+    server.app.router.lifespan_context = files.lifespan(server.app.router.lifespan_context)
     # LitServe's description of the server (devices, workers, timeouts) is for operators.
     guard_route(server.app, LITSERVE_INFO_PATH, settings.admin.token)
     https = settings.https
