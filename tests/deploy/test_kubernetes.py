@@ -109,7 +109,11 @@ def test_coordinators_redis_autoscaling_and_disruption_budgets() -> None:
     assert config["UDN_REGISTRATION__COORDINATOR_URLS"] == "http://udn-coordinator:5100"
 
     hpa = find(objects, "HorizontalPodAutoscaler", "udn-node")
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "udn-node"}
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "udn-node",
+    }
     assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
     for name in ("udn-node", "udn-coordinator"):
         budget = find(objects, "PodDisruptionBudget", name)

@@ -37,7 +37,9 @@ def tool(name: str) -> str:
     return found
 
 
-def run(args: list[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], timeout: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a command in the repository; its output comes back as text, whatever its exit status."""
     return subprocess.run(
         args,
