@@ -88,7 +88,22 @@ def system(image: str) -> Iterator[System]:
         eventually(lambda: _ready_nodes(system) == {"node-1", "node-2"}, 240, lambda: system.logs())
         yield system
     finally:
+        # The image's VOLUME gives the coordinator an anonymous volume, which `down -v` leaves behind.
+        podman = tool("podman")
+        inspect = run(
+            [
+                podman,
+                "inspect",
+                "--format",
+                "{{range .Mounts}}{{.Name}} {{end}}",
+                system.container("coordinator"),
+            ],
+            60,
+        )
         compose(env, "down", "-v", "-t", "20", timeout=300)
+        anonymous = [name for name in inspect.stdout.split() if len(name) == 64]
+        if anonymous:
+            run([podman, "volume", "rm", *anonymous], 60)
 
 
 def _ready_nodes(system: System) -> set[str]:
