@@ -21,7 +21,7 @@ FROM ${BASE_IMAGE} AS runtime
 COPY deploy/docker/runtime-setup.sh /usr/local/lib/udn/runtime-setup.sh
 RUN sh /usr/local/lib/udn/runtime-setup.sh
 COPY --from=build /opt/venv /opt/venv
-# Configuration is by environment (UDN_<SECTION>__<KEY>, docs/configuration.md) or a YAML file
+# Configuration is by environment (UDN_<SECTION>__<KEY>; `udn init` writes every key) or a YAML file
 # named by UDN_CONFIG; these defaults suit a container: listen on every interface, keep state
 # in the folders the image owns.
 ENV PATH=/opt/venv/bin:$PATH \
