@@ -54,4 +54,5 @@ def run(
 
 def compose(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """podman-compose on compose.yaml with ``env`` (image names, ports, tokens, project name)."""
+    tool("podman")  # podman-compose asks it for its version, even for `config`
     return run([tool("podman-compose"), "-f", str(REPO / "compose.yaml"), *args], timeout, env)
