@@ -7,7 +7,8 @@ set -eu
 cd /src
 set --
 if [ -s /run/secrets/ca ]; then
-  set -- "$@" --cert /run/secrets/ca
+  # In the environment, not as --cert: pip's build-isolation subprocess must trust it too.
+  export PIP_CERT=/run/secrets/ca
 fi
 if ls build/image-wheels/*.whl >/dev/null 2>&1; then
   set -- "$@" --no-index --find-links build/image-wheels
