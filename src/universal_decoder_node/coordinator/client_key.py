@@ -32,10 +32,10 @@ class KeyedRequest:
     content_type: str | None = None  # the forwarded body's type when it was re-encoded
 
 
-def presented_key(request: Request, params: Params) -> str | None:
-    """The client's key: its Bearer token, else the ``api_key`` parameter (body, form or query)."""
+def presented_key(request: Request, fields: Mapping[str, Any]) -> str | None:
+    """The client's key: its Bearer token, else the ``api_key`` of ``fields`` (body, form or query)."""
     key = bearer_token(request)
-    value = params.fields.get(FIELD)
+    value = fields.get(FIELD)
     if key is None and isinstance(value, str) and value:
         key = value
     return key
@@ -43,7 +43,7 @@ def presented_key(request: Request, params: Params) -> str | None:
 
 def take_api_key(request: Request, params: Params) -> KeyedRequest:
     """The client's key, and the body to forward: as sent if JSON without credentials, else re-encoded."""
-    key = presented_key(request, params)
+    key = presented_key(request, params.fields)
     if params.origin == "json" and not _may_hold_credentials(params.body):
         return KeyedRequest(key, params.body)
     return KeyedRequest(key, encode_json(params.without_credentials()), JSON)

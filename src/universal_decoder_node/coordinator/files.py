@@ -18,9 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from ..config import Settings
 from ..errors import InvalidField, NotFound, UpstreamFailed
 from ..language_codes import serving_pair
-from ..protocol.admin import bearer_token
 from ..protocol.files import FileRequest, check_download_name, parse_translate_file
-from .client_key import FIELD
+from .client_key import presented_key
 from .service import Coordinator
 
 # "~" is in no node id (records.NodeId) and in no download name, and URLs carry it as it is.
@@ -36,10 +35,8 @@ def add_file_routes(app: FastAPI, coordinator: Coordinator, settings: Settings) 
         """LibreTranslate's /translate_file, translated by a node serving the pair."""
         req = await parse_translate_file(request, max_bytes)
         form = await request.form()  # parsed once already; Starlette keeps it
-        field = form.get(FIELD)
-        key = bearer_token(request) or (field if isinstance(field, str) and field else None)
-        key = key or request.query_params.get(FIELD) or None
-        await coordinator.admit(key, len(req.data))
+        # Where LibreTranslate looks for the key: the form, else the query string.
+        await coordinator.admit(presented_key(request, {**request.query_params, **form}), len(req.data))
         body, content_type = _node_form(req)
         headers = {**request.headers, "content-type": content_type}
         # A regional tag or alias goes to the node serving its language, as for /translate.

@@ -32,7 +32,7 @@ def add_libretranslate_routes(app: FastAPI, coordinator: Coordinator, settings: 
         """LibreTranslate's /detect: up to 3 of the languages live nodes serve, best first."""
         params = await parse_params(request, limits)
         texts, _ = checked_texts(params.fields.get("q"), limits)
-        await coordinator.admit(presented_key(request, params), sum(len(t) for t in texts))
+        await coordinator.admit(presented_key(request, params.fields), sum(len(t) for t in texts))
         languages = {code for pair in coordinator.live_pairs() for code in pair.split("-", 1)}
         return [found.as_json() for found in detect("\n".join(texts), languages)]
 

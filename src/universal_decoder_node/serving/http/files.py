@@ -65,7 +65,7 @@ class FileRoutes:
     async def translate_file(self, request: Request) -> JSONResponse:
         """Translate the uploaded document; answers ``{"translatedFileUrl": ...}`` to download it from."""
         req = await parse_translate_file(request, self.max_bytes)
-        pair = self.spec._served_pair(req.source, req.target)  # regional tags and aliases too
+        pair = self.spec.served_pair(req.source, req.target)  # regional tags and aliases too
         deadline = time.monotonic() + self.spec.request_timeout
         pivot = pair in self.spec.limits.pivots
 

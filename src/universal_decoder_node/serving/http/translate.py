@@ -89,7 +89,7 @@ class TranslationSpec(LitSpec):
         if req.source == AUTO:
             translations, alternatives, detected = await self._translate_detected(req, request)
         else:
-            pair = self._served_pair(req.source, req.target)
+            pair = self.served_pair(req.source, req.target)
             translations, alternatives = await self._translate_pair(pair, req.texts, req, request)
         answer: dict[str, Any] = {"translatedText": translations[0] if req.single else translations}
         if req.alternatives > 0:
@@ -119,7 +119,7 @@ class TranslationSpec(LitSpec):
         dec = parse_decode(request, body, self.limits)
         req = dec.request
         access_log.note(request.scope, pair=req.pair, characters=sum(len(text) for text in req.texts))
-        translations, _ = await self.submit(self._served_pair(req.source, req.target), req.texts, request)
+        translations, _ = await self.submit(self.served_pair(req.source, req.target), req.texts, request)
         answer: dict[str, Any] = {
             "translation": translations[0],
             "source_language": req.source,
@@ -164,7 +164,7 @@ class TranslationSpec(LitSpec):
             return [await translate_html(text, translate, source) for text in texts]
         return await translate_protected(texts, translate, source)
 
-    def _served_pair(self, source: str, target: str) -> str:
+    def served_pair(self, source: str, target: str) -> str:
         """The served pair for ``source`` and ``target`` (regional tags, LibreTranslate's aliases)."""
         pair = serving_pair(source, target, self.pairs)
         if pair is None:
