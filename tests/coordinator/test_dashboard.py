@@ -1,4 +1,4 @@
-"""The dashboard at ``/``, in a real headless Chromium driven through Selenium and ChromeDriver."""
+"""The dashboard at ``/dashboard``, in a real headless Chromium driven through Selenium and ChromeDriver."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def text(browser: webdriver.Chrome, element_id: str) -> str:
 def test_dashboard_shows_the_nodes_and_refreshes_by_itself(
     cluster: Cluster, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
-    browser.get(cluster.coordinator.url + "/")
+    browser.get(cluster.coordinator.url + "/dashboard")
     wait = WebDriverWait(browser, 60)
     wait.until(lambda b: {"node-a", "node-b"} <= set(rows(b)))
     node = rows(browser)["node-a"]

@@ -1,4 +1,4 @@
-"""The operator's view: liveness, readiness, status, Prometheus metrics and the dashboard at ``/``."""
+"""The operator's view: liveness, readiness, status, Prometheus metrics, the dashboard at ``/dashboard``."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def add_operator_routes(app: FastAPI, coordinator: Coordinator) -> None:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
-    @app.get("/", response_class=HTMLResponse)
-    async def index() -> HTMLResponse:
+    @app.get("/dashboard", response_class=HTMLResponse)
+    async def dashboard_page() -> HTMLResponse:
         """The dashboard: a static page that polls /status."""
         return HTMLResponse(dashboard, headers={"Cache-Control": "no-cache"})
