@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/ensure-chromium.sh
+bash scripts/ensure-podman.sh
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench

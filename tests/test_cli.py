@@ -7,9 +7,21 @@ import os
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 
-from tests.support import BEACH_EN, UDN, NodeProcess, free_port
+from tests.support import (
+    BEACH_EN,
+    UDN,
+    NodeProcess,
+    coordinator_env,
+    eventually,
+    free_port,
+    start_coordinator,
+    write_config,
+)
+from universal_decoder_node import __version__
 from universal_decoder_node.cli import main
 
 
@@ -102,10 +114,10 @@ def test_translate_unsupported_pair_in_a_file(tmp_path: Path, capsys: pytest.Cap
 def test_translate_needs_text_or_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_main(capsys, "translate")
     assert code == 2
-    assert "give either a text or --file" in err
+    assert "give either a text, --file, or '-'" in err
     code, _, err = run_main(capsys, "translate", "Hello.", "--file", str(tmp_path / "x.txt"))
     assert code == 2
-    assert "give either a text or --file" in err
+    assert "give either a text, --file, or '-'" in err
 
 
 def test_translate_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,3 +152,131 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     code, _, err = run_main(capsys, "launch")
     assert code == 2
     assert "invalid choice" in err
+
+
+def test_version() -> None:
+    result = udn("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"udn {__version__}"
+
+
+def test_init_into_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = udn("init", str(tmp_path / "absent" / "udn.yaml"))
+    assert result.returncode == 1
+    assert f"folder {tmp_path / 'absent'} does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "absent").exists()
+
+
+def test_init_says_how_the_file_is_used(tmp_path: Path) -> None:
+    result = udn("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "udn.yaml").is_file()
+    assert "wrote udn.yaml" in result.stdout
+    assert "read it when started in its folder" in result.stdout and "UDN_CONFIG" in result.stdout
+
+
+def test_translate_reads_standard_input(tmp_path: Path) -> None:
+    text = f"{BEACH_EN}\nI like books.\n"
+    for args in (["translate", "-"], ["translate"]):  # '-', and a pipe with no text at all
+        result = subprocess.run(
+            [*UDN, *args], input=text, capture_output=True, text=True, timeout=120, env=_plain_env()
+        )
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert len(lines) == 2 and "praia" in lines[0] and "livros" in lines[1], lines
+
+
+def test_translate_of_an_empty_pipe_says_so() -> None:
+    result = subprocess.run(
+        [*UDN, "translate"], input="", capture_output=True, text=True, timeout=120, env=_plain_env()
+    )
+    assert result.returncode == 2
+    assert "nothing on standard input" in result.stderr
+
+
+def _plain_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UDN_")}
+    return {**env, "HF_HUB_OFFLINE": "1", **extra}
+
+
+def test_status_of_a_coordinator(tmp_path: Path) -> None:
+    coordinator = start_coordinator(tmp_path)
+    try:
+        result = udn("status", "--url", coordinator.url)
+    finally:
+        coordinator.stop()
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert f"coordinator {coordinator.url}" in out
+    assert "unavailable: no decoder node is registered and ready" in out
+    assert "state file" in out and "0 nodes" in out
+    assert "gpu_available" not in out  # not a node's table
+
+
+def _coordinator_in(folder: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*UDN, "coordinator"],
+        cwd=folder,
+        env=coordinator_env(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.terminate()
+    _, err = process.communicate(timeout=30)
+    return err
+
+
+def test_coordinator_uses_udn_yaml_in_the_current_folder_and_says_so(tmp_path: Path) -> None:
+    port = free_port()
+    write_config(tmp_path, {"coordinator": {"port": port, "state_file": str(tmp_path / "s.json")}})
+    process = _coordinator_in(tmp_path, {})
+    try:
+        eventually(lambda: _answers(port), 60, f"the coordinator to answer on port {port}, from udn.yaml")
+    finally:
+        err = _stop(process)
+    assert f"using {tmp_path / 'udn.yaml'} from the current folder" in err
+
+
+def test_udn_config_wins_over_udn_yaml_and_config_over_both(tmp_path: Path) -> None:
+    (tmp_path / "udn.yaml").write_text("coordinator: {port: 0}\n")  # invalid: never read here
+    port = free_port()
+    chosen = tmp_path / "chosen.yaml"
+    chosen.write_text(yaml.safe_dump({"coordinator": {"port": port, "state_file": str(tmp_path / "s.json")}}))
+    process = _coordinator_in(tmp_path, {"UDN_CONFIG": str(chosen)})
+    try:
+        eventually(lambda: _answers(port), 60, "the coordinator to answer on UDN_CONFIG's port")
+    finally:
+        err = _stop(process)
+    assert "current folder" not in err
+    # --config wins over UDN_CONFIG: the invalid file is the one read.
+    result = subprocess.run(
+        [*UDN, "serve", "--config", "udn.yaml"],
+        cwd=tmp_path,
+        env=_plain_env(UDN_CONFIG=str(chosen)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "coordinator.port" in result.stderr, result.stderr
+
+
+def test_serve_uses_udn_yaml_in_the_current_folder(tmp_path: Path) -> None:
+    (tmp_path / "udn.yaml").write_text("serving: {port: 0}\n")
+    result = subprocess.run(
+        [*UDN, "serve"], cwd=tmp_path, env=_plain_env(), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert f"udn serve: using {tmp_path / 'udn.yaml'} from the current folder" in result.stderr
+    assert "serving.port" in result.stderr  # the file was read: its invalid port is named

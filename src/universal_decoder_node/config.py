@@ -30,6 +30,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings.exceptions import SettingsError
 
 from .language_codes import Convention
 from .names import check_pair_name, parse_repo
@@ -93,6 +94,16 @@ class ServingSettings(_Section):
     api_servers: int = Field(1, ge=1, le=64, description="Uvicorn API server processes.")
     docs: bool = Field(
         True, description="Serve /docs and /openapi.json (public routes only; admin routes are never listed)."
+    )
+    file_max_bytes: int = Field(
+        10_485_760, ge=1, description="Largest file /translate_file accepts, in bytes (413 above it)."
+    )
+    file_ttl_seconds: float = Field(
+        1800.0, gt=0.0, description="Seconds a translated file can be downloaded before it is deleted."
+    )
+    files_dir: Path = Field(
+        Path("translated-files"),
+        description="Folder holding translated files until they expire (relative: to the working directory).",
     )
     suggestions: bool = Field(
         False,
@@ -655,8 +666,31 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:  # an environment value that is not the JSON a list or mapping needs
+        cause = f": {exc.__cause__}" if exc.__cause__ is not None else ""
+        raise ConfigError(
+            f"invalid configuration: {exc}{cause}; a list or mapping in the environment is JSON, "
+            "for example UDN_HTTPS__ALLOWED_HOSTS='[\"a.example\"]'"
+        ) from None
     finally:
         _YamlSource.path = None
+
+
+LOCAL_CONFIG = Path("udn.yaml")
+
+
+def config_file(flag: str | Path | None) -> tuple[Path | None, str]:
+    """The configuration file a command uses, and where that choice came from.
+
+    ``--config`` first, then ``UDN_CONFIG``, then ``./udn.yaml`` when it exists; else none.
+    """
+    if flag:
+        return Path(flag), "--config"
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV]), CONFIG_ENV
+    if LOCAL_CONFIG.is_file():
+        return LOCAL_CONFIG, "the current folder"
+    return None, "none"
 
 
 def _describe(exc: ValidationError) -> str:
@@ -690,6 +724,9 @@ serving:
   max_header_bytes: 65536  # largest request line and headers (431 above it)
   api_servers: 1           # uvicorn API server processes
   docs: true               # serve /docs and /openapi.json (admin routes are never listed)
+  file_max_bytes: 10485760 # largest file /translate_file accepts (413 above it)
+  file_ttl_seconds: 1800   # seconds a translated file stays downloadable
+  files_dir: translated-files  # where translated files wait to be downloaded
   suggestions: false       # take POST /suggest (node and coordinator); export: GET /admin/suggestions
   # suggestions_db: ~/.local/share/universal-decoder-node/suggestions.db  # the node's SQLite file
 
@@ -750,7 +787,7 @@ adapters:                  # language pairs from the Hugging Face Hub
   memory_budget_mb: null   # most model memory per worker, in MiB
   download_timeout: 600    # seconds to wait for another process downloading the same repository
 
-coordinator:               # `udn coordinator`; see the README's Coordinator section
+coordinator:               # `udn coordinator`; see docs/coordinator.md
   host: 127.0.0.1
   port: 5100
   redis_url: null          # or REDIS_URL; unset runs on the state file alone

@@ -96,6 +96,18 @@ class PairNotServed(UnsupportedPair):
     """No registered node serves the pair; the message lists the pairs that are served."""
 
 
+class UnsupportedFileType(InvalidRequest):
+    """A file to translate whose type (its extension) is not one ``documents`` reads."""
+
+
+class CorruptDocument(InvalidRequest):
+    """A file to translate that cannot be read as the type its extension names."""
+
+
+class FileTooLarge(BodyTooLarge):
+    """A file to translate larger than ``serving.file_max_bytes``."""
+
+
 # -- Who is asking -----------------------------------------------------------------------------------
 
 

@@ -241,3 +241,12 @@ def test_a_coordinator_url_that_is_not_http_names_the_key(tmp_path: Path) -> Non
     path = write(tmp_path, {"registration": {"coordinator_urls": ["http://a:5100", "a:5100"]}})
     with pytest.raises(ConfigError, match=r"registration: .*'a:5100' must look like http://host:port"):
         load_settings(path)
+
+
+def test_a_list_in_the_environment_not_in_json_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("UDN_HTTPS__ALLOWED_HOSTS", "a.example")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "UDN_HTTPS__ALLOWED_HOSTS='[\"a.example\"]'" in str(refused.value)

@@ -211,7 +211,8 @@ def test_limits_hold_across_two_coordinator_processes(cluster: Cluster) -> None:
         codes = sorted(r.status_code for r in responses)
         assert codes == [200] * 6 + [429] * 14, codes
         refused = next(r for r in responses if r.status_code == 429)
-        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        # Until the sliding count leaves room: up to two minutes when the burst opened a window.
+        assert 1 <= int(refused.headers["Retry-After"]) <= 120
         assert "reached its limit of 6 requests per minute" in refused.json()["error"]
         # Characters too: 40 characters a minute fits two requests of 15.
         chars_key = cluster.coordinator.create_key(characters_per_minute=40)["key"]

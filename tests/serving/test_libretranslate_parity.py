@@ -161,8 +161,8 @@ def test_frontend_settings_have_libretranslate_shape(node: NodeProcess) -> None:
         "apiKeys": False,
         "keyRequired": False,
         "suggestions": False,
-        "filesTranslation": False,
-        "supportedFilesFormat": [],
+        "filesTranslation": True,
+        "supportedFilesFormat": [".txt", ".srt", ".md", ".html", ".htm", ".docx", ".pptx", ".odt", ".epub"],
         "language": {
             "source": {"code": "auto", "name": "Auto Detect"},
             "target": {"code": "en", "name": "English"},

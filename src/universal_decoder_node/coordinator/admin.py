@@ -44,6 +44,27 @@ def add_admin_routes(app: FastAPI, coordinator: Coordinator, admin_token: str | 
     async def list_keys() -> dict[str, Any]:
         return {"keys": [public(k) for k in await coordinator.keys.list_all()]}
 
+    @app.get("/admin/usage", dependencies=[guard], include_in_schema=False)
+    async def usage() -> dict[str, Any]:
+        """Each key's use of its limits now (weighted over the last minute); revoked keys left out."""
+        out = []
+        for record in await coordinator.keys.list_all():
+            if record.revoked:
+                continue
+            rpm, cpm = coordinator.limiter.limits_for(record)
+            used = await coordinator.limiter.usage(record)
+            out.append(
+                {
+                    "id": record.id,
+                    "name": record.name,
+                    "requests": round(used.requests, 1),
+                    "requests_per_minute": rpm,
+                    "characters": round(used.characters),
+                    "characters_per_minute": cpm,
+                }
+            )
+        return {"keys": out}
+
     @app.delete("/admin/keys/{key_id}", dependencies=[guard], include_in_schema=False)
     async def revoke_key(key_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
         """Revoke a key; every coordinator sharing this Redis refuses it from the next request on."""

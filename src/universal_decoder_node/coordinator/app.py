@@ -25,6 +25,7 @@ from ..web import add_translation_page
 from . import metrics
 from .admin import add_admin_routes
 from .api import add_client_routes, add_node_routes
+from .files import add_file_routes
 from .libretranslate import add_libretranslate_routes
 from .overview import add_operator_routes
 from .request_metrics import endpoint_label
@@ -65,6 +66,7 @@ def build_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     add_client_routes(app, coordinator, settings)
+    add_file_routes(app, coordinator, settings)
     add_node_routes(app, coordinator)
     add_admin_routes(app, coordinator, settings.admin.token)
     add_operator_routes(app, coordinator)

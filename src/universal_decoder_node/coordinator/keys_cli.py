@@ -78,8 +78,10 @@ def _print_keys(keys: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(title=f"{len(keys)} API keys")
-    for column in ("id", "name", "prefix", "created", "revoked", "requests/min", "characters/min"):
-        table.add_column(column)
+    # The id is what 'udn keys revoke' needs: it is never wrapped or cut; the other columns give way.
+    table.add_column("id", no_wrap=True, min_width=max((len(k["id"]) for k in keys), default=2))
+    for column in ("name", "prefix", "created", "revoked", "requests/min", "characters/min"):
+        table.add_column(column, overflow="fold")
     for key in keys:
         table.add_row(
             key["id"],

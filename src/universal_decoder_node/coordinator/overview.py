@@ -1,4 +1,5 @@
-"""The operator's view: liveness, readiness, status, Prometheus metrics, the dashboard at ``/dashboard``."""
+"""The operator's view: liveness, readiness, status, traffic history, Prometheus metrics and the
+dashboard at ``/dashboard`` (the translation page, ``web``, is at ``/``)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,12 @@ def add_operator_routes(app: FastAPI, coordinator: Coordinator) -> None:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+    @app.get("/history")
+    async def history() -> dict[str, Any]:
+        """The last 15 minutes of traffic through this coordinator, overall and per node."""
+        return coordinator.history.series()
+
     @app.get("/dashboard", response_class=HTMLResponse)
     async def dashboard_page() -> HTMLResponse:
-        """The dashboard: a static page that polls /status."""
+        """The dashboard: a static page that polls /status and /history."""
         return HTMLResponse(dashboard, headers={"Cache-Control": "no-cache"})

@@ -21,6 +21,7 @@ from ..errors import NodeUnreachable, UpstreamFailed, UpstreamTimeout
 from ..utils import request_id
 from . import metrics
 from .breaker import CircuitBreaker
+from .history import TrafficHistory
 from .records import NodeRecord
 from .routing import NoNodeAvailable, Router
 
@@ -53,6 +54,7 @@ class Forwarder:
     config: CoordinatorSettings
     client: httpx.AsyncClient
     labels: metrics.NodeLabels
+    history: TrafficHistory = field(default_factory=TrafficHistory)
     stats: dict[str, NodeStats] = field(default_factory=dict)
 
     async def forward(self, path: str, pair: str, body: bytes, headers: Mapping[str, str]) -> NodeAnswer:
@@ -109,9 +111,11 @@ class Forwarder:
             )
         except httpx.TimeoutException:
             late = UpstreamTimeout(f"node {node.id} did not answer in time")
+            self.history.record(node.id, time.perf_counter() - started, True)
             return self._failed(node, breaker, label, stats, "timeout", late)
         except httpx.TransportError as exc:
             unreachable = NodeUnreachable(f"node {node.id} could not be reached ({type(exc).__name__})")
+            self.history.record(node.id, time.perf_counter() - started, True)
             return self._failed(node, breaker, label, stats, "connection_error", unreachable)
         except BaseException:
             breaker.on_abandon()  # cancelled: the client went away; no verdict on the node
@@ -122,7 +126,9 @@ class Forwarder:
             elapsed = time.perf_counter() - started
             metrics.NODE_LATENCY.labels(label).observe(elapsed)
             stats.recent_latency_ms = round(elapsed * 1000, 2)
-        if response.status_code >= 500:
+        failed = response.status_code >= 500
+        self.history.record(node.id, elapsed, failed)
+        if failed:
             log.warning("node %s answered %s %d", node.id, path, response.status_code)
             breaker.on_failure()
             stats.errors += 1

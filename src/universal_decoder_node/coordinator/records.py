@@ -31,7 +31,12 @@ class NodeReport(BaseModel):
     queued: int = Field(0, ge=0)
     in_flight: int = Field(0, ge=0)
     latency_ms: float | None = Field(None, ge=0, allow_inf_nan=False)
-    memory_percent: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+    memory_percent: float | None = Field(
+        None, ge=0, le=100, allow_inf_nan=False, description="The host's (or cgroup's) memory in use."
+    )
+    memory_rss_bytes: int | None = Field(
+        None, ge=0, description="The node's own process tree's resident memory."
+    )
     version: Annotated[str, StringConstraints(max_length=64)] = "unknown"
     ready: bool = True
 

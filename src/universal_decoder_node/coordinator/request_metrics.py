@@ -5,7 +5,19 @@ from __future__ import annotations
 # Paths that become label values as they are; /nodes/<id> and /admin/... are folded, anything else
 # is "other", so a scanner cannot blow up the series count.
 ENDPOINTS = frozenset(
-    {"/", "/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics", "/detect"}
+    {
+        "/",
+        "/translate",
+        "/decode",
+        "/languages",
+        "/health",
+        "/ready",
+        "/status",
+        "/metrics",
+        "/dashboard",
+        "/history",
+        "/detect",
+    }
 )
 PREFIXES = ("/nodes/", "/admin/")
 

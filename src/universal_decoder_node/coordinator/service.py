@@ -13,13 +13,22 @@ import httpx
 
 from .. import __version__
 from ..config import Settings
-from ..errors import LimitReached, NoNodeAvailable, RequestExceedsLimit
+from ..errors import (
+    LimitReached,
+    NodeUnreachable,
+    NoNodeAvailable,
+    RequestExceedsLimit,
+    UpstreamFailed,
+    UpstreamTimeout,
+)
 from ..protocol.languages import language_list
 from . import metrics
+from .departures import Departures
+from .history import OVERALL, TrafficHistory
 from .keys import KeyRejected, KeyService
 from .limits import RateLimiter
 from .proxy import Forwarder, NodeAnswer
-from .records import KeyRecord
+from .records import KeyRecord, NodeRecord
 from .registry import NodeRegistry
 from .routing import Router
 from .state import StateStore
@@ -39,6 +48,8 @@ class Coordinator:
         self.labels = metrics.NodeLabels(self.config.max_nodes)
         self.keys = KeyService(self.store)
         self.limiter = RateLimiter(self.store, self.config)
+        self.history = TrafficHistory()
+        self.departures = Departures()
         self.started = time.time()
         self._client: httpx.AsyncClient | None = None
         self._forwarder: Forwarder | None = None
@@ -57,7 +68,7 @@ class Coordinator:
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30),
             timeout=httpx.Timeout(self.config.request_timeout, connect=self.config.connect_timeout),
         )
-        self._forwarder = Forwarder(self.router, self.config, self._client, self.labels)
+        self._forwarder = Forwarder(self.router, self.config, self._client, self.labels, self.history)
         await self.store.mirror()
         self._tasks = [
             asyncio.create_task(self.store.run_sync(), name="state-sync"),
@@ -81,8 +92,15 @@ class Coordinator:
             await asyncio.sleep(self.config.heartbeat_interval)
             for node_id in await self.registry.expire():
                 self.forget(node_id)
+            # Also nodes that left through another replica sharing this Redis.
+            self.departures.observe(self.registry.live_nodes(), self._counts)
+
+    def _counts(self, node_id: str) -> tuple[int, int]:
+        stats = self.forwarder.stats.get(node_id)
+        return (stats.requests, stats.errors) if stats else (0, 0)
 
     def forget(self, node_id: str) -> None:
+        self.departures.left(node_id, self._counts)
         self.router.forget(node_id)
         self.labels.forget(node_id)
         self.forwarder.stats.pop(node_id, None)
@@ -113,11 +131,26 @@ class Coordinator:
 
     async def relay(self, path: str, pair: str, body: bytes, headers: Mapping[str, str]) -> NodeAnswer:
         """Forward to a node serving ``pair`` (see ``proxy.Forwarder.forward`` for what it raises)."""
+        started = time.perf_counter()
         try:
-            return await self.forwarder.forward(path, pair, body, headers)
-        except NoNodeAvailable:
-            metrics.NO_NODE.inc()
+            answer = await self.forwarder.forward(path, pair, body, headers)
+        except (NoNodeAvailable, UpstreamFailed) as exc:
+            if isinstance(exc, NoNodeAvailable):
+                metrics.NO_NODE.inc()
+            self.history.record(OVERALL, time.perf_counter() - started, True)
             raise
+        self.history.record(OVERALL, time.perf_counter() - started, answer.status >= 500)
+        return answer
+
+    async def fetch(self, node: NodeRecord, path: str) -> httpx.Response:
+        """``GET path`` from ``node``, its answer whatever its status; raises NodeUnreachable or
+        UpstreamTimeout when the node does not answer."""
+        try:
+            return await self.forwarder.client.get(node.url.rstrip("/") + path)
+        except httpx.TimeoutException:
+            raise UpstreamTimeout(f"node {node.id} did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise NodeUnreachable(f"node {node.id} could not be reached ({type(exc).__name__})") from None
 
     def live_pairs(self) -> set[str]:
         """Every pair a live node serves."""
@@ -162,6 +195,7 @@ class Coordinator:
         """What /status and the dashboard show."""
         now = time.time()
         ok, why = self.ready()
+        self.departures.observe(self.registry.live_nodes(), self._counts)
         nodes = []
         pairs: dict[str, int] = {}
         for node in sorted(self.registry.live_nodes(), key=lambda n: n.id):
@@ -183,6 +217,7 @@ class Coordinator:
                     "load": round(self.router.load(node), 3),
                     "latency_ms": node.latency_ms,
                     "memory_percent": node.memory_percent,
+                    "memory_rss_bytes": node.memory_rss_bytes,
                     "pairs_loaded": node.pairs_loaded,
                     "pairs_available": node.pairs_available,
                     "version": node.version,
@@ -215,6 +250,16 @@ class Coordinator:
                 "node_expiry_seconds": self.config.node_expiry,
             },
             "nodes": nodes,
+            "departed_nodes": [
+                {
+                    "id": gone.id,
+                    "url": gone.url,
+                    "left_seconds_ago": round(now - gone.left_at, 1),
+                    "requests": gone.requests,
+                    "errors": gone.errors,
+                }
+                for gone in self.departures.recent()
+            ],
             "pairs": pairs,
         }
 

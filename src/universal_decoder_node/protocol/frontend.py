@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..documents.registry import supported_extensions
 from ..language_codes import public_code
 from .languages import LANGUAGE_NAMES
 
@@ -13,8 +14,8 @@ FRONTEND_TIMEOUT_MS = 500
 
 
 def file_translation_formats() -> list[str]:
-    """The file extensions ``POST /translate_file`` takes (``.docx``...); empty while it is not served."""
-    return []
+    """The file extensions ``POST /translate_file`` takes (``.docx``...), as LibreTranslate lists them."""
+    return supported_extensions()
 
 
 def frontend_settings(

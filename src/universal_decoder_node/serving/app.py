@@ -23,6 +23,7 @@ from ..utils.memory_manager import MemoryManager
 from ..utils.request_metrics import RequestMetricsMiddleware
 from ..web import add_translation_page
 from . import lifetime, metrics
+from .http.files import FileRoutes
 from .http.libretranslate import add_libretranslate_routes
 from .http.model_admin import add_model_admin_routes
 from .http.node_routes import add_node_routes
@@ -38,7 +39,10 @@ log = logging.getLogger(__name__)
 
 LITSERVE_INFO_PATH = "/_litserve/info"
 COUNTED_ENDPOINTS = frozenset(
-    {"/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics", "/detect"}
+    {
+        *("/translate", "/decode", "/languages", "/health", "/ready", "/status", "/metrics", "/detect"),
+        "/translate_file",
+    }
 )
 
 
@@ -79,6 +83,9 @@ def build_server(settings: Settings) -> ls.LitServer:
     add_libretranslate_routes(server.app, settings)
     add_translation_page(server.app)
     server.app.router.lifespan_context = ops.lifespan(server.app.router.lifespan_context)
+    files = FileRoutes(settings, spec)
+    files.add_routes(server.app)
+    server.app.router.lifespan_context = files.lifespan(server.app.router.lifespan_context)
     # LitServe's description of the server (devices, workers, timeouts) is for operators.
     guard_route(server.app, LITSERVE_INFO_PATH, settings.admin.token)
     https = settings.https

@@ -2,7 +2,8 @@
 
 A thread per coordinator waits until the node is ready, then sends ``PUT {coordinator}/nodes/{node_id}``
 every heartbeat interval (that coordinator says how often) with what routing needs: URL, pairs,
-capacity, queued and in-flight requests, recent latency, memory and version. Each coordinator is
+capacity, queued and in-flight requests, recent latency, memory (the host's, and this node's own
+process tree's) and version. Each coordinator is
 heartbeated on its own, so the node stays registered while any of them is up: coordinators
 sharing one Redis all see the record the live ones keep fresh, and a coordinator that is down or
 slow delays no heartbeat to the others. The load figures are the node's own Prometheus gauges,
@@ -30,6 +31,7 @@ from ..config import ConfigError, Settings
 from ..models import language_names, pair_sources, pivot_sources
 from ..protocol.languages import LANGUAGE_NAMES
 from ..utils.memory_manager import MemoryManager
+from ..utils.system_resources import process_tree_rss
 from .metrics import collect_all
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,7 @@ class NodeRegistration:
             "in_flight": figures["in_flight"],
             "latency_ms": latency_ms,
             "memory_percent": memory["system_memory_percent"],
+            "memory_rss_bytes": process_tree_rss(),
             "version": __version__,
             "ready": ready,
         }

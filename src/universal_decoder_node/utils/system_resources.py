@@ -37,6 +37,19 @@ def cgroup_memory_limit() -> tuple[int, int] | None:
     return None
 
 
+def process_tree_rss() -> int:
+    """Resident memory of this process and every descendant, in bytes (pages shared after a fork
+    count once per process, so this is an upper bound)."""
+    me = psutil.Process()
+    total = 0
+    for process in (me, *me.children(recursive=True)):
+        try:
+            total += process.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue  # a child that ended between listing and reading
+    return total
+
+
 def usable_cores() -> int:
     """CPU cores this process may use: its affinity mask, capped by a cgroup CPU quota."""
     try:
