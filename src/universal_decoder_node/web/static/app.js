@@ -256,7 +256,7 @@ function refreshFileButton() {
   const file = chosenFile();
   const auto = $("source").value === AUTO;
   $("file-translate").disabled = !file || auto || page.upload !== null;
-  if (file && auto) $("file-status").textContent = "Choose the language the file is in.";
+  if (auto) $("file-status").textContent = "Choose the language the file is in: Auto Detect is for text.";
   else if (page.upload === null && $("file-download").hidden) $("file-status").textContent = "";
 }
 
