@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.support import TIMEOUT, CoordinatorProcess, NodeProcess, eventually
+from tests.support import TIMEOUT, CoordinatorProcess, NodeProcess, eventually, translate
 from tests.support.translation_page import WAIT, choose, open_page, shown, text, translation, type_into, value
 
 
@@ -48,3 +50,28 @@ def test_the_key_field_appears_and_a_keyed_request_translates(
     # The key is remembered for the next visit.
     open_page(chromium, keyed_coordinator.url)
     assert value(chromium, "api-key") == key
+
+
+def test_a_file_goes_through_the_coordinator_with_the_key(
+    keyed_coordinator: CoordinatorProcess, page_node: NodeProcess, chromium: webdriver.Chrome, tmp_path: Path
+) -> None:
+    key = keyed_coordinator.create_key(name="page-files")["key"]
+    upload = tmp_path / "keyed.txt"
+    upload.write_text("The door is open.\n", encoding="utf-8")
+    open_page(chromium, keyed_coordinator.url)
+    type_into(chromium, "api-key", key + Keys.TAB)
+    chromium.find_element(By.ID, "mode-files").click()
+    choose(chromium, "source", "en")
+    choose(chromium, "target", "pt")
+    chromium.find_element(By.ID, "file").send_keys(str(upload))
+    chromium.find_element(By.ID, "file-translate").click()
+    eventually(
+        lambda: shown(chromium, "file-download"), WAIT, lambda: f"the link; {text(chromium, 'error')!r}"
+    )
+    link = str(chromium.find_element(By.ID, "file-download").get_attribute("href"))
+    assert link.startswith(keyed_coordinator.url + "/download_file/")
+    download = httpx.get(link, timeout=TIMEOUT)
+    assert download.status_code == 200
+    bearer = {"Authorization": f"Bearer {key}"}
+    expected = translate(keyed_coordinator.url, "The door is open.", headers=bearer, expect=200)
+    assert download.text.strip() == expected.json()["translatedText"]
