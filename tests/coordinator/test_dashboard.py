@@ -117,9 +117,9 @@ def shots(tmp_path: Path) -> Path:
     return folder
 
 
-def test_root_redirects_to_the_dashboard(cluster: Cluster) -> None:
+def test_the_dashboard_is_linked_from_the_translation_page_at_the_root(cluster: Cluster) -> None:
     response = httpx.get(cluster.coordinator.url + "/", timeout=10)
-    assert response.status_code == 307 and response.headers["location"] == "/dashboard"
+    assert response.status_code == 200 and 'href="/dashboard"' in response.text
     page = httpx.get(cluster.coordinator.url + "/dashboard", timeout=10)
     assert page.status_code == 200 and "<svg" in page.text
     assert "https://" not in page.text  # nothing from a CDN: the page needs only the coordinator

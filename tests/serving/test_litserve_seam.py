@@ -1,8 +1,9 @@
 """The LitServe internals the node's own transport relies on: an upgrade that changes one fails here.
 
 The node keeps LitServe's server, ``LitAPI`` and worker processes, and replaces its queues
-(``serving.ipc``): ``NodeServer`` overrides ``LitServer._init_manager``; ``WorkExchange`` uses
-the ``response_buffer``, ``request_queue`` and ``response_queue_id`` LitServe sets on a spec;
+(``serving.ipc``): ``NodeServer`` overrides ``LitServer._init_manager`` (and
+``_register_internal_endpoints``, to drop LitServe's ``/``); ``WorkExchange`` uses the
+``response_buffer``, ``request_queue`` and ``response_queue_id`` LitServe sets on a spec;
 ``TranslationLoop.run`` is called by LitServe's worker entry; and the answers it sends are
 read by LitServe's ``response_queue_to_buffer``.
 """
@@ -89,3 +90,10 @@ def test_an_answer_sent_as_the_loop_sends_it_reaches_the_waiting_request() -> No
 
     item = asyncio.run(exchange())
     assert list(item.response) == [WorkResult(translations=["Olá."]), LitAPIStatus.OK]
+
+
+def test_litserve_registers_its_index_where_the_node_drops_it() -> None:
+    hook = litserve.LitServer._register_internal_endpoints
+    assert '@self.app.get("/"' in inspect.getsource(hook)
+    assert "self._register_internal_endpoints()" in inspect.getsource(litserve.LitServer.register_endpoints)
+    assert NodeServer._register_internal_endpoints is not hook  # the node's override is still in place

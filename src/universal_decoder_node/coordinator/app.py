@@ -21,6 +21,7 @@ from ..utils.header_limit import header_limited_protocol
 from ..utils.https_middleware import add_https_middleware
 from ..utils.logs import configure_logging, uvicorn_log_options
 from ..utils.request_metrics import RequestMetricsMiddleware
+from ..web import add_translation_page
 from . import metrics
 from .admin import add_admin_routes
 from .api import add_client_routes, add_node_routes
@@ -70,6 +71,7 @@ def build_app(settings: Settings) -> FastAPI:
     add_admin_routes(app, coordinator, settings.admin.token)
     add_operator_routes(app, coordinator)
     add_libretranslate_routes(app, coordinator, settings)
+    add_translation_page(app, dashboard="/dashboard")
     https = settings.https
     add_https_middleware(
         app,

@@ -1,5 +1,5 @@
 """The operator's view: liveness, readiness, status, traffic history, Prometheus metrics and the
-dashboard at ``/dashboard`` (``/`` redirects there)."""
+dashboard at ``/dashboard`` (the translation page, ``web``, is at ``/``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from importlib.resources import files
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from . import metrics
 from .service import Coordinator
@@ -49,7 +49,3 @@ def add_operator_routes(app: FastAPI, coordinator: Coordinator) -> None:
     async def dashboard_page() -> HTMLResponse:
         """The dashboard: a static page that polls /status and /history."""
         return HTMLResponse(dashboard, headers={"Cache-Control": "no-cache"})
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/dashboard", status_code=307)

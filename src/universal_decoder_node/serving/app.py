@@ -21,6 +21,7 @@ from ..utils.https_middleware import add_https_middleware
 from ..utils.logs import configure_logging, uvicorn_log_options
 from ..utils.memory_manager import MemoryManager
 from ..utils.request_metrics import RequestMetricsMiddleware
+from ..web import add_translation_page
 from . import lifetime, metrics
 from .http.files import FileRoutes
 from .http.libretranslate import add_libretranslate_routes
@@ -80,6 +81,7 @@ def build_server(settings: Settings) -> ls.LitServer:
     add_model_admin_routes(server.app, settings, control)
     add_operations_routes(server.app, ops, settings)
     add_libretranslate_routes(server.app, settings)
+    add_translation_page(server.app)
     server.app.router.lifespan_context = ops.lifespan(server.app.router.lifespan_context)
     files = FileRoutes(settings, spec)
     files.add_routes(server.app)

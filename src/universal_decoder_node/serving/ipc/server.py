@@ -21,7 +21,8 @@ class NodeServer(ls.LitServer):
     after LitServe has given its logger a handler of its own, and before any child starts,
     so it is also where LitServe's logs are sent back through the node's (``utils.logs``).
     ``on_serving(ready)`` is called once the API servers are started: ``ready`` when every
-    inference worker has loaded its models by then.
+    inference worker has loaded its models by then. LitServe's own answer at ``/`` is dropped:
+    the node's translation page is served there.
     """
 
     on_serving: Callable[[bool], None] | None = None
@@ -29,6 +30,12 @@ class NodeServer(ls.LitServer):
     def __init__(self, *args: Any, logging: LoggingSettings | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.logging = logging
+
+    def _register_internal_endpoints(self) -> None:
+        super()._register_internal_endpoints()
+        self.app.router.routes[:] = [
+            route for route in self.app.router.routes if getattr(route, "path", None) != "/"
+        ]
 
     def _init_manager(self, num_api_servers: int) -> Any:
         if self.logging is not None:
