@@ -383,8 +383,10 @@ class BatchTranslator:
                     self._running += 1
                     if self._turns:
                         self._work_ready.notify()  # an idle thread can take the next turn
-                if stopped:
-                    self._notify_below()
+                # Jobs started or stopped here leave the backlog: the admission gate may open now,
+                # not only when a call ends (a loop waiting for that would leave this thread's
+                # neighbours idle while requests wait in the pipe).
+                self._notify_below()
             for state in stopped:
                 self._finish(state)
             if batch:
