@@ -22,7 +22,7 @@ from universal_decoder_node.engine import (
     detect_backend,
     prepare_process,
 )
-from universal_decoder_node.engine.ctranslate2 import CTranslate2Model, select_device
+from universal_decoder_node.engine.ctranslate2 import CTranslate2Model, missing_cuda_libraries, select_device
 from universal_decoder_node.models import check_local_pairs, pair_sources
 from universal_decoder_node.serving.worker.api import build_registry
 
@@ -132,6 +132,24 @@ def test_device_selection() -> None:
         select_device("cuda:2", 2)
     with pytest.raises(ModelLoadError, match="unknown device 'gpu'"):
         select_device("gpu", 1)
+
+
+def test_a_gpu_ctranslate2_cannot_use_is_left_for_the_cpu_or_refused_by_name() -> None:
+    # Seen on a machine with only CUDA 13: the GPU is found, but every translation fails with
+    # "Library libcublas.so.12 is not found or cannot be loaded".
+    missing = ["libcublas.so.12"]
+    assert select_device("auto", 1, missing) == ("cpu", 0)
+    with pytest.raises(
+        ModelLoadError, match=r"CTranslate2 cannot use the GPU: libcublas\.so\.12 cannot be loaded"
+    ):
+        select_device("cuda", 1, missing)
+    assert select_device("cuda:1", 2, []) == ("cuda", 1)
+
+
+def test_missing_cuda_libraries_names_those_the_loader_cannot_open() -> None:
+    assert missing_cuda_libraries(["libc.so.6", "libudn-no-such-library.so.1"]) == [
+        "libudn-no-such-library.so.1"
+    ]
 
 
 def test_the_backend_comes_from_the_directory(ct2_model: Path, tmp_path: Path) -> None:

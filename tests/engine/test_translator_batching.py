@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.polling import eventually
 from universal_decoder_node.engine import (
     BatchTranslator,
     DeadlinePassed,
@@ -322,3 +323,47 @@ def test_the_backlog_counts_a_batch_in_flight_as_one_call() -> None:
         GatedModel.gate.set()
         translator.close()
     assert backend.calls == [("aa-bb", ["s0", "s1", "s2", "s3"])]
+
+
+class TwoGateModel(RecordingModel):
+    """Holds its first call until ``first`` opens and every later one until ``later`` does."""
+
+    first = threading.Event()
+    later = threading.Event()
+    calls_begun = 0
+
+    def translate_batch(self, segments: Sequence[str]) -> list[str | EngineError]:
+        TwoGateModel.calls_begun += 1
+        gate = TwoGateModel.first if TwoGateModel.calls_begun == 1 else TwoGateModel.later
+        assert gate.wait(30), "test gate never opened"
+        return super().translate_batch(segments)
+
+
+def test_the_admission_gate_opens_when_a_thread_takes_the_waiting_jobs() -> None:
+    # The worker's loop sleeps in wait_until_below while the backlog is high. When a free thread
+    # takes the waiting jobs the backlog falls, and the loop must wake then, not when a call
+    # ends: else the requests behind wait in the pipe while threads sit idle (seen at 64
+    # clients as one batch at a time on two threads).
+    TwoGateModel.first.clear()
+    TwoGateModel.later.clear()
+    TwoGateModel.calls_begun = 0
+    translator, backend = make_translator(batch=4, model=TwoGateModel)
+    try:
+        translator.submit([TranslationJob("aa-bb", ["first"])], lambda i, r, n: None)
+        eventually(lambda: TwoGateModel.calls_begun == 1, 30, "the first call never began")
+        translator.submit([TranslationJob("aa-bb", [f"s{i}"]) for i in range(3)], lambda i, r, n: None)
+        assert translator.backlog == 4  # one call running, three jobs not started
+        opened = threading.Event()
+        waiter = threading.Thread(target=lambda: translator.wait_until_below(2, timeout=30) and opened.set())
+        waiter.start()
+        eventually(lambda: translator._low_water == 2, 30, "the waiter never waited")
+        TwoGateModel.first.set()  # the thread ends its call and takes the three jobs as one batch
+        eventually(lambda: TwoGateModel.calls_begun == 2, 30, "the second call never began")
+        assert opened.wait(10), f"the gate stayed shut with a backlog of {translator.backlog}"
+        assert not TwoGateModel.later.is_set()  # it opened while the second call was still running
+        waiter.join(30)
+    finally:
+        TwoGateModel.first.set()
+        TwoGateModel.later.set()
+        translator.close()
+    assert backend.calls == [("aa-bb", ["first"]), ("aa-bb", ["s0", "s1", "s2"])]

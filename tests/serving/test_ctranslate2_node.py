@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.support import ADMIN, ADMIN_TOKEN, eventually, start_node, translate, udn, write_config
+from tests.support.clients import metric_samples, sample
 from tests.support.ct2_model import corpus, raw_translate
 from universal_decoder_node.engine import bundled_model_dirs, create_backend
 
@@ -58,6 +59,11 @@ def test_64_concurrent_requests_over_both_engines_unload_reload_and_a_clean_stop
         for (text, target), answer in zip(requests, answers, strict=True):
             want = expected[text] if target == "xx" else expected_pt[text]
             assert answer.json()["translatedText"] == want, (text, target)
+        # Every sentence went through an engine call; the batched engine got several per call.
+        samples = metric_samples(node.url)
+        assert sample(samples, "udn_engine_call_segments_sum") >= 64
+        calls = sample(samples, "udn_engine_call_segments_count")
+        assert calls - sample(samples, "udn_engine_call_segments_bucket", le="1.0") >= 1
 
         # Unload from every worker, then load again: the same answers.
         unloaded = httpx.delete(node.url + "/admin/models/en-xx", headers=ADMIN, timeout=30)

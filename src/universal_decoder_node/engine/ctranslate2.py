@@ -27,6 +27,7 @@ is what deadlocked LibreTranslate's workers (its issue 1008).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -67,6 +68,8 @@ _CONFIG_SINCE_VERSION = 6  # model.bin binary versions from CTranslate2 3.0 on n
 DEFAULT_BEAM_SIZE = 2  # CTranslate2's own default
 DEFAULT_MAX_DECODING_LENGTH = 256
 DEFAULT_MAX_BATCH_SEGMENTS = 32
+# What CTranslate2's CUDA build (the PyPI wheel) opens on its first GPU call; the wheel ships none of them.
+CUDA_LIBRARIES = ("libcublas.so.12",)
 DEFAULT_MAX_BATCH_TOKENS = 1024
 _COMPUTE_DEFAULTS = {"cpu": "int8", "cuda": "int8_float16"}
 _DEVICE = re.compile(r"^(auto|cpu|cuda)(?::(\d+))?$")
@@ -324,18 +327,21 @@ def embedding_rows(model_bin: Path) -> dict[str, int]:
     return rows
 
 
-def select_device(requested: str, cuda_devices: int) -> tuple[str, int]:
+def select_device(
+    requested: str, cuda_devices: int, missing_libraries: Sequence[str] = ()
+) -> tuple[str, int]:
     """The (device, index) to run on for a pair's ``device`` setting, given how many GPUs there are.
 
-    ``auto`` is CUDA device 0 when there is one, else the CPU. Raises ModelLoadError when a
-    CUDA device is asked for that this machine does not have.
+    ``auto`` is CUDA device 0 when there is one and CTranslate2 can use it (``missing_libraries``
+    empty), else the CPU. Raises ModelLoadError when a CUDA device is asked for that this machine
+    does not have, or cannot use for want of ``missing_libraries``.
     """
     match = _DEVICE.match(requested)
     if match is None:
         raise ModelLoadError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:N")
     kind, index = match.group(1), int(match.group(2) or 0)
     if kind == "auto":
-        return ("cuda", 0) if cuda_devices > 0 else ("cpu", 0)
+        return ("cuda", 0) if cuda_devices > 0 and not missing_libraries else ("cpu", 0)
     if kind == "cpu":
         return "cpu", 0
     if cuda_devices == 0:
@@ -348,6 +354,13 @@ def select_device(requested: str, cuda_devices: int) -> tuple[str, int]:
             f"device {requested!r} asked for, but this machine has {cuda_devices} CUDA device(s) "
             f"(cuda:0 to cuda:{cuda_devices - 1})"
         )
+    if missing_libraries:
+        raise ModelLoadError(
+            f"device {requested!r} asked for, but CTranslate2 cannot use the GPU: "
+            f"{', '.join(missing_libraries)} cannot be loaded (its CUDA build needs CUDA 12's cuBLAS: "
+            "install CUDA 12 or the nvidia-cublas-cu12 package where the loader finds it; "
+            "use device: cpu or auto meanwhile)"
+        )
     return "cuda", index
 
 
@@ -355,6 +368,29 @@ def cuda_device_count() -> int:
     import ctranslate2
 
     return int(ctranslate2.get_cuda_device_count())
+
+
+def missing_cuda_libraries(names: Sequence[str] = CUDA_LIBRARIES) -> list[str]:
+    """Those of ``names`` (CTranslate2's CUDA libraries) that this process cannot load."""
+    missing = []
+    for name in names:
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            missing.append(name)
+    return missing
+
+
+def resolve_device(requested: str) -> tuple[str, int]:
+    """``select_device`` on this machine: its CUDA devices, used only when CTranslate2 can load CUDA."""
+    devices = cuda_device_count()
+    missing = missing_cuda_libraries() if devices else []
+    if missing and requested == "auto":
+        log.warning(
+            "a GPU is present but CTranslate2 cannot use it (%s cannot be loaded): device auto uses the CPU",
+            ", ".join(missing),
+        )
+    return select_device(requested, devices, missing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,7 +551,7 @@ class CTranslate2Backend:
 
     def _load_shared(self, directory: Path, options: MultilingualOptions) -> CTranslate2Model:
         """A view of the multilingual model in ``directory`` for one pair, loading it if no pair holds it."""
-        device, index = select_device(options.device or "auto", cuda_device_count())
+        device, index = resolve_device(options.device or "auto")
         key: tuple[object, ...] = (
             str(_weights_dir(directory).resolve()),
             device,
@@ -577,7 +613,7 @@ class CTranslate2Backend:
     def _load(self, directory: Path, options: EngineOptions) -> CTranslate2Model:
         layout = _layout(directory)
         _check_vocabularies(layout)
-        device, index = select_device(options.device or "auto", cuda_device_count())
+        device, index = resolve_device(options.device or "auto")
         compute_type = options.compute_type or _COMPUTE_DEFAULTS[device]
         import ctranslate2
 
@@ -646,7 +682,7 @@ def check(directory: Path, options: EngineOptions | None) -> None:
     model_files(directory)
     device = (options.device if options else None) or "auto"
     if device.startswith("cuda"):
-        select_device(device, cuda_device_count())
+        resolve_device(device)
 
 
 CTRANSLATE2 = BackendKind(

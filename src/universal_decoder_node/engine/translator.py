@@ -62,6 +62,8 @@ _Layout = tuple[str, Segmented, str] | str
 # needs no translation): (the job's index in its submit call, its result, segments translated,
 # which for a job that failed or stopped early counts only those that were).
 JobDone = Callable[[int, JobResult, int], None]
+# Called after each engine call, from the thread that made it: (segments in the call, seconds it took).
+CallObserver = Callable[[int, float], None]
 
 
 class _JobState:
@@ -225,9 +227,11 @@ class BatchTranslator:
         max_segment_chars: int = DEFAULT_MAX_CHARS,
         *,
         wait_for_load: bool = True,
+        on_call: CallObserver | None = None,
     ):
         self.registry = registry
         self.wait_for_load = wait_for_load
+        self.on_call = on_call
         self.threads = max(1, threads)
         self.max_segment_chars = max_segment_chars
         self._lock = threading.Lock()
@@ -379,8 +383,10 @@ class BatchTranslator:
                     self._running += 1
                     if self._turns:
                         self._work_ready.notify()  # an idle thread can take the next turn
-                if stopped:
-                    self._notify_below()
+                # Jobs started or stopped here leave the backlog: the admission gate may open now,
+                # not only when a call ends (a loop waiting for that would leave this thread's
+                # neighbours idle while requests wait in the pipe).
+                self._notify_below()
             for state in stopped:
                 self._finish(state)
             if batch:
@@ -436,7 +442,10 @@ class BatchTranslator:
         while (batch := self._next_batch()) is not None:
             first = batch[0][0]
             segments = [state.segments[slot] for state, slot in batch]
+            started = time.perf_counter()
             outputs = self._translate(first.model, segments, first.alternatives)
+            if self.on_call is not None:
+                self._observe(len(segments), time.perf_counter() - started)
             finished: list[_JobState] = []
             with self._lock:
                 for (state, slot), out in zip(batch, outputs, strict=True):
@@ -476,6 +485,13 @@ class BatchTranslator:
             )
             return [failed] * len(segments)
         return [out if out else TranslationFailed("the engine gave no translation") for out in outputs]
+
+    def _observe(self, segments: int, seconds: float) -> None:
+        assert self.on_call is not None
+        try:
+            self.on_call(segments, seconds)
+        except Exception:  # an observer must not take the thread down
+            log.exception("an engine call observer failed")
 
     def _notify_below(self) -> None:
         if self.backlog < self._low_water:

@@ -52,6 +52,14 @@ INFERENCE_TIME = Histogram(
 BATCH_SIZE = Histogram(
     "udn_batch_size", "Requests per batch run by an inference worker.", buckets=_BATCH_BUCKETS
 )
+ENGINE_CALL_SEGMENTS = Histogram(
+    "udn_engine_call_segments",
+    "Sentences given to the engine in one call (a batched engine decodes them together).",
+    buckets=_BATCH_BUCKETS,
+)
+ENGINE_CALL_TIME = Histogram(
+    "udn_engine_call_duration_seconds", "Time one engine call took.", buckets=_LATENCY_BUCKETS
+)
 IN_FLIGHT = Gauge(
     "udn_requests_in_flight",
     "Translation requests received and not yet answered.",

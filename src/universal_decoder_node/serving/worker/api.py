@@ -103,7 +103,9 @@ class TranslationAPI(ls.LitAPI):
         threads = inference_threads(self.settings)
         self.registry = build_registry(self.settings, threads["threads"])
         # Never wait for a load inside a batch: the other pairs' requests would wait too.
-        self.translator = BatchTranslator(self.registry, threads["threads"], wait_for_load=False)
+        self.translator = BatchTranslator(
+            self.registry, threads["threads"], wait_for_load=False, on_call=_observe_engine_call
+        )
         applied = {**self.registry.backend_settings(), **threads, "allocator": allocator}
         log.info("worker %s inference settings: %s", self.worker_id, applied)
         for pair in startup_pairs(self.settings, pair_sources(self.settings)):
@@ -255,6 +257,11 @@ def build_registry(settings: Settings, threads: int | None = None) -> PairRegist
         memory_budget_bytes=int(budget * 1024 * 1024) if budget is not None else None,
         pivot=settings.models.pivot,
     )
+
+
+def _observe_engine_call(segments: int, seconds: float) -> None:
+    metrics.ENGINE_CALL_SEGMENTS.observe(segments)
+    metrics.ENGINE_CALL_TIME.observe(seconds)
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
