@@ -22,7 +22,8 @@ from universal_decoder_node.engine import (
     detect_backend,
     prepare_process,
 )
-from universal_decoder_node.engine.ctranslate2 import CTranslate2Model, missing_cuda_libraries, select_device
+from universal_decoder_node.engine.ctranslate2 import CTranslate2Model
+from universal_decoder_node.engine.ctranslate2_devices import missing_cuda_libraries, select_device
 from universal_decoder_node.models import check_local_pairs, pair_sources
 from universal_decoder_node.serving.worker.api import build_registry
 

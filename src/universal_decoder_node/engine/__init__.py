@@ -30,7 +30,8 @@ from .base import (
     n_best,
 )
 from .bergamot import BergamotBackend, bundled_model_dirs
-from .ctranslate2 import MultilingualOptions, vocabulary_tokens
+from .ctranslate2 import MultilingualOptions
+from .ctranslate2_files import vocabulary_tokens
 from .pivot import PivotPair, pivot_pairs
 from .registry import PairLoading, PairRegistry, PairSource
 from .translator import BatchTranslator, Gathered, JobResult, TranslationJob, Translations
