@@ -7,12 +7,13 @@ bucket are read. Nothing is shared with other replicas: each one shows what pass
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..utils.stats import percentile as nearest_rank
 
 BUCKET_SECONDS = 10
 SPAN_SECONDS = 15 * 60
@@ -29,11 +30,8 @@ class Bucket:
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    """The ``q``-quantile (0..1) of ``values`` by the nearest-rank rule; None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    """The ``q``-quantile (0..1) of ``values`` by the nearest-rank rule of ``utils.stats``; None if empty."""
+    return nearest_rank(values, q) if values else None
 
 
 class TrafficHistory:
