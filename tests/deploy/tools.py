@@ -7,8 +7,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
-import pytest
+from tests.support.ci import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -17,12 +18,9 @@ VENV_BIN = Path(sys.executable).parent
 BASE_IMAGE = os.environ.get("UDN_TEST_BASE_IMAGE", "localhost/udn-debian:bookworm-1")
 
 
-def missing(what: str) -> None:
+def missing(what: str) -> NoReturn:
     """Fail in CI (the deployment tests must run there), skip elsewhere."""
-    message = f"{what}; scripts/ensure-podman.sh installs it (scripts/test.sh runs it)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable(f"{what}; scripts/ensure-podman.sh installs it (scripts/test.sh runs it)")
 
 
 def tool(name: str) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+
+from tests.support.ci import unavailable
 
 CHROMIUM_FLAGS = (
     "--headless=new",
@@ -31,10 +31,10 @@ def start_chromium(downloads: Path, width: int = 1366, height: int = 900) -> web
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not (chromium and driver):
-        reason = "Chromium and ChromeDriver are needed (Debian packages chromium and chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; scripts/test.sh installs them when it runs as root")
-        pytest.skip(reason)
+        unavailable(
+            "Chromium and ChromeDriver are needed (Debian packages chromium and chromium-driver)",
+            "; scripts/test.sh installs them when it runs as root",
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in CHROMIUM_FLAGS:

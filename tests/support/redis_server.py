@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
-import pytest
 import redis
 
+from tests.support.ci import unavailable
 from tests.support.net import free_port
 from tests.support.polling import eventually
 
@@ -27,11 +27,9 @@ def redis_answers(url: str) -> bool:
         return False
 
 
-def no_redis(reason: str) -> None:
+def no_redis(reason: str) -> NoReturn:
     """Fail in CI (Redis tests must run there), skip elsewhere."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; the Redis tests must run in CI")
-    pytest.skip(reason)
+    unavailable(reason, "; the Redis tests must run in CI")
 
 
 @dataclass
