@@ -203,3 +203,7 @@ class NodeUnreachable(UpstreamFailed):
 
 class UpstreamTimeout(UpstreamFailed):
     """The request's deadline passed before a node answered, or before one could take it."""
+
+
+class ClientGone(UdnError):
+    """The client closed the request before its answer; forwarding it was stopped."""

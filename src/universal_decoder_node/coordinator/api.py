@@ -4,7 +4,8 @@
 (``protocol.requests``), so bad input gets its 4xx without a round trip, and then forwarded
 byte for byte, less the client's ``api_key`` (``client_key``): a JSON body as it came, form
 and query-string parameters as JSON. ``source: "auto"`` is detected here (``detected``).
-``GET /languages`` lists every pair a live node serves.
+``GET /languages`` lists every pair a live node serves. A client that disconnects before its
+answer stops the forwarding, and with it the node's work (``disconnect``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..protocol.requests import AUTO, Limits, parse_decode, parse_translate, rea
 from ..utils import access_log
 from .client_key import take_api_key
 from .detected import relay_detected
+from .disconnect import unless_client_leaves
 from .proxy import NodeAnswer
 from .records import NodeReport
 from .service import Coordinator
@@ -43,13 +45,15 @@ def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings
         keyed = take_api_key(request, req.params)
         await coordinator.admit(keyed.key, sum(len(t) for t in req.texts))
         if req.source == AUTO:
-            return await relay_detected(coordinator, req, req.params.without_credentials(), request.headers)
+            detected = relay_detected(coordinator, req, req.params.without_credentials(), request.headers)
+            return await unless_client_leaves(request, detected)
         headers: Mapping[str, str] = request.headers
         if keyed.content_type is not None:
             headers = {**request.headers, "content-type": keyed.content_type}
         # A regional tag or alias goes to the node serving its language; the node reads it alike.
         pair = serving_pair(req.source, req.target, coordinator.live_pairs()) or req.pair
-        return _relayed(await coordinator.relay("/translate", pair, keyed.body, headers))
+        relayed = coordinator.relay("/translate", pair, keyed.body, headers)
+        return _relayed(await unless_client_leaves(request, relayed))
 
     @app.post("/decode")
     async def decode(request: Request) -> Response:
@@ -59,7 +63,9 @@ def add_client_routes(app: FastAPI, coordinator: Coordinator, settings: Settings
         access_log.note(request.scope, pair=req.pair, characters=sum(len(t) for t in req.texts))
         await coordinator.admit(bearer_token(request), sum(len(t) for t in req.texts))
         pair = serving_pair(req.source, req.target, coordinator.live_pairs()) or req.pair
-        return _relayed(await coordinator.relay("/decode", pair, body, request.headers))
+        return _relayed(
+            await unless_client_leaves(request, coordinator.relay("/decode", pair, body, request.headers))
+        )
 
     @app.get("/languages")
     async def languages() -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from ..errors import InvalidField, NotFound, UpstreamFailed
 from ..language_codes import serving_pair
 from ..protocol.files import FileRequest, check_download_name, parse_translate_file
 from .client_key import presented_key
+from .disconnect import unless_client_leaves
 from .service import Coordinator
 
 # "~" is in no node id (records.NodeId) and in no download name, and URLs carry it as it is.
@@ -41,7 +42,8 @@ def add_file_routes(app: FastAPI, coordinator: Coordinator, settings: Settings) 
         headers = {**request.headers, "content-type": content_type}
         # A regional tag or alias goes to the node serving its language, as for /translate.
         pair = serving_pair(req.source, req.target, coordinator.live_pairs()) or req.pair
-        answer = await coordinator.relay("/translate_file", pair, body, headers)
+        relayed = coordinator.relay("/translate_file", pair, body, headers)
+        answer = await unless_client_leaves(request, relayed)
         if answer.status != 200:
             return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
         try:

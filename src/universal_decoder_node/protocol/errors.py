@@ -30,6 +30,7 @@ from ..errors import (
     ApiKeyRequired,
     AuthenticationRequired,
     BodyTooLarge,
+    ClientGone,
     Conflict,
     CorruptDocument,
     EmbeddingsNotSupported,
@@ -113,6 +114,7 @@ STATUSES: Mapping[type[UdnError], int] = {
     PairLoading: 503,
     DeadlinePassed: 504,
     JobCancelled: CLIENT_CLOSED_REQUEST,
+    ClientGone: CLIENT_CLOSED_REQUEST,
     # The service's own state.
     WorkerUnavailable: 503,
     UnloadFailed: 503,
