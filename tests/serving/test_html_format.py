@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support import TIMEOUT, NodeProcess
+from tests.support import TIMEOUT, NodeProcess, metric_samples, sample
 from tests.support.coordinator import start_coordinator, start_registered_node
 
 PAGE = (
@@ -126,3 +126,25 @@ def test_bad_html_requests_are_refused_and_good_ones_still_served(
     good = html(node.url, "<p>Good <b>morning</b></p>")
     assert good.status_code == 200
     assert good.json()["translatedText"].count("<b>") == 1
+
+
+def test_a_list_of_snippets_is_one_batch_and_each_is_translated_as_alone(node: NodeProcess) -> None:
+    # What a web page's translator sends: many small HTML snippets in one request.
+    snippets = [f"<p>The cat sleeps on <b>sofa {i}</b>.</p>" for i in range(12)] + [
+        '<a href="/home">Good morning</a>',
+        "plain text",
+        "<br>",
+    ]
+    alone = []
+    for snippet in snippets:
+        response = html(node.url, snippet)
+        assert response.status_code == 200, response.text
+        alone.append(response.json()["translatedText"])
+    before = sample(metric_samples(node.url), "udn_batch_size_sum")
+    response = html(node.url, snippets)
+    assert response.status_code == 200, response.text
+    items = sample(metric_samples(node.url), "udn_batch_size_sum") - before
+    assert response.json()["translatedText"] == alone
+    # The snippets' text went to the workers together: one work item, two at most when an
+    # answer lost a placeholder; not one per snippet.
+    assert 1 <= items <= 2, f"{items} work items for {len(snippets)} snippets"

@@ -106,9 +106,25 @@ async def translate_html(markup: str, translate: TranslateTexts, source: str | N
     Never raises on broken HTML: what the parser cannot read as markup is text. ``source``:
     the language of the text (as for ``protect.translate_protected``).
     """
-    layout = _layout(markup, source)
-    translated = iter(await translate_pieces(layout.blocks, _escaped(translate)))
-    return "".join(part if isinstance(part, str) else next(translated) for part in layout.parts)
+    return (await translate_html_all([markup], translate, source))[0]
+
+
+async def translate_html_all(
+    markups: list[str], translate: TranslateTexts, source: str | None = None
+) -> list[str]:
+    """``translate_html`` for each of ``markups``, their blocks sent together.
+
+    ``translate`` is called at most twice for the whole list (``protect.translate_pieces``), so
+    a list of snippets, as a web page's translator sends them, is one batch for the engine
+    rather than one round trip per snippet. Each block is one text to the engine either way.
+    """
+    layouts = [_layout(markup, source) for markup in markups]
+    blocks = [block for layout in layouts for block in layout.blocks]
+    translated = iter(await translate_pieces(blocks, _escaped(translate)))
+    return [
+        "".join(part if isinstance(part, str) else next(translated) for part in layout.parts)
+        for layout in layouts
+    ]
 
 
 def _escaped(translate: TranslateTexts) -> TranslateTexts:

@@ -30,7 +30,7 @@ from ...protocol.requests import (
     read_body,
     wants_msgpack,
 )
-from ...text.markup import translate_html
+from ...text.markup import translate_html_all
 from ...text.protect import needs_protection, translate_protected
 from ...utils import access_log, request_id, tracing
 from .. import metrics
@@ -160,8 +160,7 @@ class TranslationSpec(LitSpec):
             return (await self.submit(pair, parts, request, deadline=deadline))[0]
 
         if fmt == "html":
-            # One text after another: each work item watches the one client connection.
-            return [await translate_html(text, translate, source) for text in texts]
+            return await translate_html_all(texts, translate, source)
         return await translate_protected(texts, translate, source)
 
     def served_pair(self, source: str, target: str) -> str:
