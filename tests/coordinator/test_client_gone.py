@@ -9,12 +9,11 @@ is left, and both go on serving.
 from __future__ import annotations
 
 import json
-import socket
 from urllib.parse import urlsplit
 
 import httpx
 
-from tests.support import Cluster, eventually, metric_samples, sample
+from tests.support import Cluster, RawConnection, eventually, http_request, metric_samples, sample
 
 HUGE = ["Hi.\n" * 400] * 4  # 1600 segments: seconds of work for the bundled engine
 TEXT = {"q": "The weather is nice today, so we are going to the beach.", "source": "en", "target": "pt"}
@@ -29,13 +28,8 @@ def test_the_node_drops_the_work_of_a_client_that_left_the_coordinator(cluster: 
     cancelled_before = node_sum(cluster, "udn_translation_errors_total", reason="cancelled")
     translated_before = node_sum(cluster, "udn_sentences_translated_total", pair="en-pt")
     body = json.dumps({"q": HUGE, "source": "en", "target": "pt"}).encode()
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port)) as sock:
-        sock.sendall(
-            b"POST /translate HTTP/1.1\r\nHost: coordinator\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
+    with RawConnection(urlsplit(url).port or 80) as connection:
+        connection.send(http_request("POST", "/translate", body, {"Content-Type": "application/json"}))
         eventually(
             lambda: node_sum(cluster, "udn_requests_in_flight") >= 1,
             what="the huge request to reach a node",

@@ -9,7 +9,6 @@ first, and when its client disconnects the workers drop what is left of it.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -21,7 +20,9 @@ from tests.support import (
     BEACH_EN,
     TIMEOUT,
     NodeProcess,
+    RawConnection,
     eventually,
+    http_request,
     metric_samples,
     sample,
     start_node,
@@ -71,13 +72,8 @@ def test_work_stops_when_its_client_disconnects(fair_node: NodeProcess) -> None:
     url = fair_node.url
     before = metric_samples(url)
     body = json.dumps({"q": HUGE, "source": "en", "target": "pt"}).encode()
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port)) as sock:
-        sock.sendall(
-            b"POST /translate HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
+    with RawConnection(urlsplit(url).port or 80) as connection:
+        connection.send(http_request("POST", "/translate", body, {"Content-Type": "application/json"}))
         eventually(lambda: in_flight(url) >= 1, what="the huge request to be in flight")
     # The client has gone: the worker drops the rest of its request, long before all 1600
     # lines could have been translated, and counts it; the node serves the next request.
