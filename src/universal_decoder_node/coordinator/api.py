@@ -5,7 +5,7 @@
 byte for byte, less the client's ``api_key`` (``client_key``): a JSON body as it came, form
 and query-string parameters as JSON. ``source: "auto"`` is detected here (``detected``).
 ``GET /languages`` lists every pair a live node serves. A client that disconnects before its
-answer stops the forwarding, and with it the node's work (``disconnect``).
+answer stops the forwarding, and with it the node's work (``protocol.disconnect``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from ..config import Settings
 from ..errors import AuthenticationRequired, EndpointDisabled
 from ..language_codes import serving_pair
 from ..protocol.admin import bearer_token
+from ..protocol.disconnect import unless_client_leaves
 from ..protocol.requests import AUTO, Limits, parse_decode, parse_translate, read_body
 from ..utils import access_log
 from .client_key import take_api_key
 from .detected import relay_detected
-from .disconnect import unless_client_leaves
 from .proxy import NodeAnswer
 from .records import NodeReport
 from .service import Coordinator

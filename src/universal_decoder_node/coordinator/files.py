@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse, Response
 from ..config import Settings
 from ..errors import InvalidField, NotFound, UpstreamFailed
 from ..language_codes import serving_pair
+from ..protocol.disconnect import unless_client_leaves
 from ..protocol.files import FileRequest, check_download_name, parse_translate_file
 from .client_key import presented_key
-from .disconnect import unless_client_leaves
 from .service import Coordinator
 
 # "~" is in no node id (records.NodeId) and in no download name, and URLs carry it as it is.

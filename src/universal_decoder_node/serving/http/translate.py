@@ -20,6 +20,7 @@ from ...engine import DeadlinePassed, JobCancelled, UnsupportedPairError
 from ...language_codes import serving_pair
 from ...models import pair_sources, pivot_sources
 from ...protocol.detection import Detection, plan_auto
+from ...protocol.disconnect import disconnected
 from ...protocol.requests import (
     AUTO,
     Limits,
@@ -210,7 +211,7 @@ class TranslationSpec(LitSpec):
                     await pending.arrived.wait()
                     pending.arrived.clear()
                     if disconnect.done() and pending.result() is None:
-                        if _disconnected(disconnect):
+                        if disconnected(disconnect):
                             pending.cancel()
                             raise JobCancelled("the client closed the request before its answer")
                         disconnect = _watch_disconnect(request, pending.arrived)
@@ -237,11 +238,3 @@ def _watch_disconnect(request: Request, wake: asyncio.Event) -> asyncio.Future[A
     receiving = asyncio.ensure_future(request.receive())
     receiving.add_done_callback(lambda _: wake.set())
     return receiving
-
-
-def _disconnected(receiving: asyncio.Future[Any]) -> bool:
-    if receiving.cancelled():
-        return False
-    if receiving.exception() is not None:
-        return True
-    return bool(receiving.result().get("type") == "http.disconnect")

@@ -1,18 +1,17 @@
-"""Stop forwarding a request whose client went away, so that the node drops its work too.
+"""Noticing that a client went away before its answer, for the node and the coordinator alike.
 
-Starlette does not cancel a handler when its client disconnects: without this, the coordinator
-would wait for the node's answer (and the node translate all of it) for nobody. Once the request's
-body has been read, the next ASGI message is the client's disconnect; when it comes first, the
-forwarding is cancelled, which closes the coordinator's connection to the node, and the node,
-which watches its own clients the same way (``serving/http/translate.py``), tells its workers to
-drop what is left of the request.
+Starlette does not cancel a handler when its client disconnects. Once the request's body has
+been read, the next ASGI message is the client's disconnect: the node watches for it while its
+workers translate (``serving/http/translate.py``, with ``disconnected``) and tells them to drop
+what is left; the coordinator stops forwarding (``unless_client_leaves``), which closes its
+connection to the node, and so the node drops the work too.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
@@ -33,7 +32,7 @@ async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T:
             await asyncio.wait((task, receiving), return_when=asyncio.FIRST_COMPLETED)
             if task.done():
                 return task.result()
-            if _disconnected(receiving):
+            if disconnected(receiving):
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
                 raise ClientGone("the client closed the request before its answer")
@@ -43,7 +42,8 @@ async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T:
         task.cancel()
 
 
-def _disconnected(receiving: asyncio.Future[object]) -> bool:
+def disconnected(receiving: asyncio.Future[Any]) -> bool:
+    """Whether a finished ``request.receive()`` says the client is gone (a failed one does too)."""
     if receiving.cancelled():
         return False
     if receiving.exception() is not None:
